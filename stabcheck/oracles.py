@@ -173,40 +173,53 @@ class DiracOracle:
     """The Dirac oracle (thesis eq. 7), written in the thesis's convention ``L = -psi*theta``.
 
     ``V1`` if ``psi*theta < 0``, ``V2`` if ``psi*theta > 0``. Eq. 7 says nothing on the
-    boundary ``psi*theta = 0``; ``boundary`` chooses what happens there: ``"V2"`` (default:
-    train the discriminator, which leaves the boundary unless ``theta = 0``), ``"V1"``, or
-    ``"V3"``. For vector parameters the product is ``psi . theta`` (requires equal sizes).
+    boundary ``psi*theta = 0``; ``boundary`` chooses what happens there:
+
+    * ``"auto"`` (default): the partial field that moves. On the Dirac-GAN, at ``theta = 0``
+      the discriminator's gradient vanishes (V2 would be a null step and the run would stall
+      on the axis), so take ``V1``; at ``psi = 0`` take ``V2``; at the equilibrium ``V2``.
+    * ``"V1"``, ``"V2"``, ``"V3"``: always that field (V1/V2 can stall on an axis: e.g. V2 at
+      ``(0, psi)`` leaves the state unchanged forever).
+
+    For vector parameters the product is ``psi . theta`` and the axes are ``theta = 0`` /
+    ``psi = 0`` (requires equal sizes).
     """
 
     convention = "thesis"
     needs_batches = False
 
-    def __init__(self, boundary: str = "V2"):
-        if boundary not in ("V1", "V2", "V3"):
-            raise BadInput(f"dirac oracle: boundary must be V1, V2 or V3, got {boundary!r}")
-        self.boundary = Choice(boundary)
+    def __init__(self, boundary: str = "auto"):
+        if boundary not in ("auto", "V1", "V2", "V3"):
+            raise BadInput(f"dirac oracle: boundary must be auto, V1, V2 or V3, got {boundary!r}")
+        self.boundary = boundary
         self.never_v3 = boundary != "V3"
-        self.name = "dirac" if boundary == "V2" else f"dirac:boundary={boundary}"
+        self.name = "dirac" if boundary == "auto" else f"dirac:boundary={boundary}"
 
     def reset(self) -> None:
         pass
+
+    def _on_boundary(self, theta: np.ndarray) -> Choice:
+        if self.boundary != "auto":
+            return Choice(self.boundary)
+        return Choice.V1 if not np.any(theta) else Choice.V2
 
     def __call__(self, inp: OracleInput) -> Choice:
         theta, psi = inp.theta, inp.psi
         if theta.shape != psi.shape:
             raise BadInput("dirac oracle needs as many generator as discriminator parameters")
-        # compare in the state's own arithmetic: float() of an mpmath product below 1e-308
-        # would underflow to 0 and wrongly land on the boundary
-        s = np.dot(psi, theta)
+        s = float(np.dot(psi, theta))
         if s < 0:
             return Choice.V1
         if s > 0:
             return Choice.V2
-        return self.boundary
+        return self._on_boundary(theta)
 
     def choose_many(self, step: int, X: np.ndarray, n_gen: int) -> np.ndarray:
         s = np.einsum("ij,ij->i", X[:, n_gen:], X[:, :n_gen])
-        out = np.full(X.shape[0], CODE[self.boundary], dtype=np.int8)
+        if self.boundary == "auto":
+            out = np.where(np.any(X[:, :n_gen] != 0, axis=1), 2, 1).astype(np.int8)
+        else:
+            out = np.full(X.shape[0], CODE[Choice(self.boundary)], dtype=np.int8)
         out[s < 0] = 1
         out[s > 0] = 2
         return out
