@@ -82,6 +82,26 @@ def sim_stable_eta_closed_form(field_eigs: np.ndarray) -> dict:
     return {"max": bound, "intervals": [[0.0, bound]], "exact": True, "rule": "closed form (thesis eq. 9)"}
 
 
+def _skew_2x2(J) -> Optional[float]:
+    """``c`` if the exact field Jacobian is ``[[0, -c], [c, 0]]`` (the Dirac-GAN without
+    regularization), else None."""
+    if J is None or J.shape != (2, 2):
+        return None
+    if J[0, 0] == 0 and J[1, 1] == 0 and J[0, 1] == -J[1, 0] and J[1, 0] != 0:
+        return float(J[1, 0])
+    return None
+
+
+def alt_stable_eta_closed_form(c: float, n_d: int, n_g: int) -> dict:
+    """Mescheder et al. (2018), Lemma 2.4: with field Jacobian ``[[0, -c], [c, 0]]`` Alt-GDA's
+    eigenvalues lie on the unit circle iff ``alpha = sqrt(n_g n_d) eta |c| <= 2`` (at
+    ``alpha = 2`` a Jordan block: the double eigenvalue -1 grows linearly) and outside it for
+    ``alpha > 2``. It never converges: no step size has spectral radius < 1."""
+    edge = 2.0 / (math.sqrt(n_g * n_d) * abs(c))
+    return {"max": None, "intervals": [], "neutral": [[0.0, edge]], "exact": True,
+            "rule": "closed form (Mescheder et al. 2018, Lemma 2.4; Jordan block at the right end)"}
+
+
 def stable_eta_scan(rule, J: np.ndarray, n_gen: int, *, n_grid: int = 400, tol: float = RHO_TOL) -> dict:
     """Step sizes with spectral radius < 1, by a log-spaced scan plus bisection at each edge.
 
@@ -137,6 +157,8 @@ def analyze_method(game, method: Method, eta: float, *, exact_path: bool = True)
     if method.rule.name == "sim":
         stable = sim_stable_eta_closed_form(fev)
         stable["neutral"] = []
+    elif method.rule.name == "alt" and _skew_2x2(lin.field_jacobian_exact) is not None:
+        stable = alt_stable_eta_closed_form(_skew_2x2(lin.field_jacobian_exact), method.rule.n_d, method.rule.n_g)
     else:
         stable = stable_eta_scan(method.rule, lin.field_jacobian, game.n_gen)
     entry = {
