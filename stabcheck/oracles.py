@@ -177,7 +177,7 @@ class DiracOracle:
 
     * ``"auto"`` (default): the partial field that moves. On the Dirac-GAN, at ``theta = 0``
       the discriminator's gradient vanishes (V2 would be a null step and the run would stall
-      on the axis), so take ``V1``; at ``psi = 0`` take ``V2``; at the equilibrium ``V2``.
+      on the axis), so take ``V1``; at ``psi = 0`` take ``V2`` (at the equilibrium ``V1``: both are null steps there).
     * ``"V1"``, ``"V2"``, ``"V3"``: always that field (V1/V2 can stall on an axis: e.g. V2 at
       ``(0, psi)`` leaves the state unchanged forever).
 
@@ -207,7 +207,9 @@ class DiracOracle:
         theta, psi = inp.theta, inp.psi
         if theta.shape != psi.shape:
             raise BadInput("dirac oracle needs as many generator as discriminator parameters")
-        s = float(np.dot(psi, theta))
+        # compare in the state's own arithmetic: float() of an mpmath product below 1e-308
+        # would underflow to 0 and wrongly land on the boundary
+        s = np.dot(psi, theta)
         if s < 0:
             return Choice.V1
         if s > 0:
