@@ -35,6 +35,13 @@ class GaussExp(sp.Function):
     def eval(cls, g, m, q):
         if q.is_zero:
             return g(m)
+        (t,) = g.variables
+        if g.expr.is_polynomial(t):
+            # exact: E[(m + sqrt(q) u)^k] from the normal moments E[u^(2j)] = (2j-1)!!
+            u = sp.Dummy("u")
+            poly = sp.Poly(sp.expand(g.expr.xreplace({t: m + sp.sqrt(q) * u})), u)
+            return sp.expand(sum(c * (sp.factorial2(k - 1) if k % 2 == 0 else 0)
+                                 for (k,), c in poly.terms()))
         return None
 
     def fdiff(self, argindex=1):

@@ -1,0 +1,32 @@
+"""The thesis's Figure 6 (DeOliveira 2023, appendix B): Dirac-GAN gradient fields V3, V1, V2
+(bottom row) and their norms (top row) for the vanilla (BCE), Wasserstein, and Wasserstein
+with a gradient penalty losses; the state is (theta, psi) in the thesis's convention.
+
+The gradient penalty here is R1 (``-gamma/2 ||grad_x D||^2``, gamma = 1): with the linear
+discriminator of the Dirac-GAN, ``grad_x D = psi`` everywhere; WGAN-GP's ``(||grad D|| - 1)^2``
+is not a built-in regularizer (stated in the figure's label).
+
+Writes docs/figures/figure6.png. Run from the repo root: ``python analyses/figure6.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stabcheck.games import make_game
+from stabcheck.plots import field_grid_figure
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    games = [make_game("dirac", "bce", convention="thesis"),
+             make_game("dirac", "wgan", convention="thesis"),
+             make_game("dirac", "wgan", regs=["r1:gamma=1"], convention="thesis")]
+    labels = ["BCE", "WGAN", "WGAN+R1"]
+    (ROOT / "docs" / "figures").mkdir(parents=True, exist_ok=True)
+    field_grid_figure(games, labels, ROOT / "docs" / "figures" / "figure6.png")
+
+
+if __name__ == "__main__":
+    main()
