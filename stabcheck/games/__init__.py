@@ -3,6 +3,7 @@
 * ``dirac`` - Mescheder et al.'s Dirac-GAN (:mod:`stabcheck.games.dirac`);
 * ``gaussian`` - Nie & Patel's isotropic-Gaussian linear GAN (:mod:`stabcheck.games.gaussian`);
 * ``general`` - the block form of Nie & Patel's Lemma 3 (:mod:`stabcheck.games.general`);
+* ``wgan-qc`` - WGAN-QC on the Dirac-GAN (Liu et al. 2019; :mod:`stabcheck.games.wganqc`);
 * ``pkg.module:factory`` - a user game: a callable returning a :class:`Game`
   (see docs/extending.md).
 """
@@ -15,10 +16,10 @@ from stabcheck.errors import BadInput
 from stabcheck.games.base import CONVENTIONS, Game, exact, lambdify_vector  # noqa: F401
 from stabcheck.games.gan import LOSSES  # noqa: F401
 
-SYSTEMS = ("dirac", "gaussian", "general")
+SYSTEMS = ("dirac", "gaussian", "general", "wgan-qc")
 
 #: the convention each built-in system is written in unless the user asks for another
-DEFAULT_CONVENTION = {"dirac": "mescheder", "gaussian": "thesis", "general": "thesis"}
+DEFAULT_CONVENTION = {"dirac": "mescheder", "gaussian": "thesis", "general": "thesis", "wgan-qc": "thesis"}
 
 
 def make_game(system: str, loss: Optional[str] = None, params: Optional[dict] = None,
@@ -75,6 +76,15 @@ def make_game(system: str, loss: Optional[str] = None, params: Optional[dict] = 
         game = general_game(params.pop("P"), params.pop("Q"))
         if params:
             raise BadInput(f"system 'general' has no parameters {', '.join(params)}")
+    elif system == "wgan-qc":
+        from stabcheck.games.wganqc import wganqc_game
+
+        if loss not in (None, "wgan-qc"):
+            raise BadInput("system 'wgan-qc' takes no --loss (its losses are WGAN-QC's)")
+        lam, gr = params.pop("lam", 1), params.pop("gr", "vector")
+        if params:
+            raise BadInput(f"system 'wgan-qc' has no parameters {', '.join(params)}; valid: lam, gr (vector|norm)")
+        game = wganqc_game(lam, str(gr))
     elif ":" in system:
         game = _user_game(system, loss, params)
     else:
