@@ -90,17 +90,22 @@ def format_report(r: dict) -> str:
         lines.append(f"phase factor |Im/Re| = {'inf' if z is None else f'{z:.4g}'}, "
                      f"conditioning factor = {'inf' if t is None else f'{t:.4g}'}")
     lines.append("")
-    rows = [("method", "spectral radius", "verdict", "iters/decade", "stable step sizes", "eigenvalues of the update Jacobian")]
+    with_cert = any("certificate" in m for m in r["methods"])
+    head_row = ["method", "spectral radius", "verdict", "iters/decade", "stable step sizes"]
+    if with_cert:
+        head_row.append("certificate")
+    rows = [tuple(head_row + ["eigenvalues of the update Jacobian"])]
     for m in r["methods"]:
         verdict = m["verdict"] + (" (exact)" if m.get("verdict_exact") else "")
         if m.get("defective"):
             verdict += " JORDAN BLOCK"
         ipd = m.get("iterations_per_decade")
-        rows.append((m["spec"], f"{m['spectral_radius']:.10g}", verdict,
-                     "-" if ipd is None else f"{ipd:.4g}", _fmt_stable(m["stable_eta"]),
-                     ", ".join(_fmt_eig(a, b) for a, b in m["eigenvalues"])))
-        if "certificate" in m:
-            pass
+        row = [m["spec"], f"{m['spectral_radius']:.10g}", verdict,
+               "-" if ipd is None else f"{ipd:.4g}", _fmt_stable(m["stable_eta"])]
+        if with_cert:
+            c = m.get("certificate", {})
+            row.append(c.get("status", "-") + ("" if c.get("strict", True) or c.get("status") != "certified" else " (non-strict)"))
+        rows.append(tuple(row + [", ".join(_fmt_eig(a, b) for a, b in m["eigenvalues"])]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for k, row in enumerate(rows):
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])

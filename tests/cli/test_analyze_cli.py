@@ -131,3 +131,12 @@ def test_startup_does_not_import_torch_or_cvxpy():
             "bad=[m for m in ('torch','cvxpy','matplotlib','dask') if m in sys.modules]; print('HEAVY', bad)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in res.stdout, res.stdout + res.stderr
+
+
+def test_certificate_column(capsys):
+    code, out, err = run_cli(capsys, "analyze", "--system", "dirac", "--loss", "wgan", "--eta", "0.1", "--certify",
+                             "--method", "sim", "--method", "alt", "--json")
+    assert code == 0, err
+    sim, alt = json.loads(out)["methods"]
+    assert sim["certificate"]["status"] == "not certified"
+    assert alt["certificate"]["status"] == "certified" and alt["certificate"]["strict"] is False

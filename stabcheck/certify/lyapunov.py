@@ -1,0 +1,590 @@
+"""Quadratic Lyapunov certificates for linear maps, found by an SDP and checked exactly.
+
+Convention: a matrix ``A`` acts as ``x_{k+1} = A x_k`` (discrete time) or ``dx/dt = A x``
+(continuous time), ``x`` a column vector. The certificate is ``V(x) = x^T P x`` with
+
+* discrete time:   ``P > 0`` and ``A^T P A - P < 0``   (transpose on the *left*);
+* continuous time: ``P > 0`` and ``A^T P + P A < 0``.
+
+(scipy's ``solve_discrete_lyapunov(a, q)`` solves ``a X a^H - X + Q = 0``: for ``x+ = A x``
+one must pass ``a = A.T``; stabcheck's functions take ``A`` itself.)
+
+How a certificate is produced (and why it can be trusted):
+
+1. cvxpy solves ``P >= I``, ``A^T P A - P <= -I`` (strict) or ``<= 0`` (non-strict),
+   minimizing ``t`` with ``P <= t I`` (well-conditioned ``P``). The unit slack makes the
+   solution robust to the solver's tolerance.
+2. ``P`` is normalized (``||P||_2 ~ 1``) and rounded to a rational matrix (40 bits).
+3. Exact check in integer arithmetic (:mod:`stabcheck.certify.exact`), using the *exact*
+   ``A`` (a float matrix at its exact binary value, or the caller's rational ``A_exact``):
+   strict: ``P - m I >= 0`` and ``-(A^T P A - P) - m I >= 0`` with a rational margin
+   ``m > 0`` (half the numerically observed one); non-strict: ``P > 0`` and
+   ``A^T P A - P <= 0``.
+4. Non-strict certificates of neutral maps (eigenvalues on the unit circle) are destroyed by
+   rounding (``A^T P A = P`` must hold exactly). The fallback solves ``A^T P A = P`` exactly
+   over the rationals (sympy) and picks a positive definite element of that solution space
+   (a conserved quadratic form).
+
+Only a certificate that passes step 3 is reported ``certified``. A solver that reports
+infeasibility gives ``not certified`` (with eigenvalue and trajectory evidence); a solver
+failure gives ``inconclusive``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from stabcheck.certify import exact as ex
+from stabcheck.errors import BadInput
+
+SOLVERS = ("CLARABEL", "SCS")
+#: solver options (tolerances are reported with every result)
+SOLVER_OPTIONS = {
+    "CLARABEL": {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9},
+    "SCS": {"eps_abs": 1e-7, "eps_rel": 1e-7, "max_iters": 200000},
+}
+SOLVER_TOL = {"CLARABEL": 1e-9, "SCS": 1e-7}
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass
+class CertificateResult:
+    """Outcome of a certificate search (see DESIGN.md, the ``certify`` JSON contract).
+
+    Attributes
+    ----------
+    status : {"certified", "not certified", "inconclusive"}
+        ``certified`` only when the exact rational check passed.
+    strict : bool
+        Strict decrease (exponential stability) or non-strict (Lyapunov stability).
+    P : list of lists of float or None
+        The certificate (the exactly checked rational matrix, shown as floats).
+    margin : float or None
+        Strict: ``m`` with ``P >= m I`` and ``V(x+) - V(x) <= -m |x|^2`` (``||P||_2 ~ 1``).
+        Non-strict: ``m`` with ``P >= m I`` (the decrease margin is 0).
+    exact_check : bool
+        Whether the exact check passed.
+    solver, solver_status : str
+    statement : str
+        One sentence: what was proven (or why not).
+    """
+
+    status: str
+    strict: bool
+    P: Optional[list] = None
+    margin: Optional[float] = None
+    exact_check: bool = False
+    solver: str = "CLARABEL"
+    solver_status: str = "not run"
+    statement: str = ""
+    kind: str = "discrete"
+    time_s: float = 0.0
+    solve_time_s: float = 0.0
+    exact_time_s: float = 0.0
+    solver_tolerance: Optional[float] = None
+    max_violation: Optional[float] = None
+    counterexample: Optional[dict] = None
+    evidence: Optional[dict] = None
+    P_exact: Optional[list] = None  # rational entries as strings "p/q"
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def certified(self) -> bool:
+        return self.status == "certified"
+
+    def to_json(self) -> dict:
+        """The ``certify`` JSON contract plus extras."""
+        out = {
+            "status": self.status, "strict": self.strict, "P": self.P, "margin": self.margin,
+            "exact_check": self.exact_check, "solver": self.solver,
+            "solver_status": self.solver_status, "statement": self.statement,
+            "kind": self.kind, "time_s": self.time_s, "solve_time_s": self.solve_time_s,
+            "exact_time_s": self.exact_time_s, "solver_tolerance": self.solver_tolerance,
+            "max_violation": self.max_violation, "counterexample": self.counterexample,
+            "evidence": self.evidence,
+        }
+        if self.P_exact is not None:
+            out["P_exact"] = self.P_exact
+        out.update(self.extras)
+        return out
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def check_solver(solver: str) -> str:
+    """Normalize a solver name; BadInput naming the valid choices otherwise."""
+    s = str(solver).upper()
+    if s not in SOLVERS:
+        raise BadInput(f"unknown solver {solver!r}; valid solvers: clarabel, scs")
+    return s
+
+
+def check_matrix(A: Any, name: str = "A") -> np.ndarray:
+    """A finite, square, real float matrix (BadInput otherwise)."""
+    try:
+        M = np.asarray(A, dtype=float)
+    except (TypeError, ValueError):
+        try:
+            M = np.array([[float(ex.to_fraction(v)) for v in row] for row in ex.to_fraction_matrix(A)])
+        except Exception:  # noqa: BLE001
+            raise BadInput(f"{name} is not a numeric matrix") from None
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
+        raise BadInput(f"{name} must be a non-empty square matrix (n, n), got shape {M.shape}")
+    if not np.all(np.isfinite(M)):
+        raise BadInput(f"{name} has non-finite entries (NaN or inf)")
+    return M
+
+
+def exact_of(A: np.ndarray, A_exact: Any = None, name: str = "A") -> list:
+    """The exact matrix to check against: ``A_exact`` if given (consistent with ``A``), else
+    the float ``A`` at its exact binary value."""
+    if A_exact is None:
+        return ex.to_fraction_matrix(A)
+    F = ex.to_fraction_matrix(A_exact)
+    if len(F) != A.shape[0] or len(F[0]) != A.shape[1]:
+        raise BadInput(f"{name}_exact has shape ({len(F)}, {len(F[0])}) but {name} has {A.shape}")
+    Ff = np.array([[float(v) for v in r] for r in F])
+    if not np.allclose(Ff, A, rtol=1e-9, atol=1e-12 * max(1.0, float(np.abs(A).max()))):
+        raise BadInput(f"{name}_exact does not match {name} (max difference {np.abs(Ff - A).max():.3g})")
+    return F
+
+
+# --------------------------------------------------------------------------- solving
+
+
+def solve_problem(problem: Any, solver: str) -> tuple[str, float, Optional[str]]:
+    """Solve a cvxpy problem; return ``(status, seconds, error or None)``. Never raises."""
+    import cvxpy as cp
+
+    import warnings
+
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 'may be inaccurate': reported via the status
+            problem.solve(solver=solver, **SOLVER_OPTIONS[solver])
+        status = str(problem.status)
+        err = None
+    except cp.error.SolverError as exc:
+        status, err = "solver_error", str(exc).splitlines()[0] if str(exc) else "solver error"
+    except Exception as exc:  # noqa: BLE001 - a solver crash is 'inconclusive', never a crash
+        status, err = "solver_error", f"{type(exc).__name__}: {exc}"
+    return status, time.perf_counter() - t0, err
+
+
+def _stats(prob: Any) -> dict:
+    """cvxpy's split of the time: compilation (canonicalization) vs the solver itself."""
+    out = {}
+    try:
+        out["compile_s"] = prob.compilation_time
+        out["solver_s"] = prob.solver_stats.solve_time if prob.solver_stats else None
+        out["iterations"] = prob.solver_stats.num_iters if prob.solver_stats else None
+    except Exception:  # noqa: BLE001 - stats are informative only
+        pass
+    return out
+
+
+def decrease_expr(A: np.ndarray, P: Any, continuous: bool) -> Any:
+    """``A^T P A - P`` (discrete) or ``A^T P + P A`` (continuous), for cvxpy or numpy ``P``."""
+    if continuous:
+        return A.T @ P + P @ A
+    return A.T @ P @ A - P
+
+
+def sym(X: Any) -> Any:
+    return (X + X.T) / 2
+
+
+def sdp_common_quadratic(As: Sequence[np.ndarray], *, continuous: bool, strict: bool, solver: str):
+    """Solve ``P >= I``, decrease ``<= -I`` (strict) or ``<= 0`` for every A; min ||P||.
+
+    Returns ``(P or None, status, seconds, error)``.
+    """
+    import cvxpy as cp
+
+    n = As[0].shape[0]
+    P = cp.Variable((n, n), symmetric=True)
+    t = cp.Variable()
+    eye = np.eye(n)
+    cons = [P >> eye, P << t * eye]
+    for A in As:
+        D = sym(decrease_expr(A, P, continuous))
+        cons.append(D << (-eye if strict else 0 * eye))
+    prob = cp.Problem(cp.Minimize(t), cons)
+    status, secs, err = solve_problem(prob, solver)
+    sdp_common_quadratic.last_stats = _stats(prob)
+    Pv = None
+    if status in ("optimal", "optimal_inaccurate") and P.value is not None:
+        Pv = (P.value + P.value.T) / 2
+    return Pv, status, secs, err
+
+
+# --------------------------------------------------------------------------- exact check
+
+
+def exact_decrease(A_frac: list, P_frac: list, continuous: bool) -> tuple[np.ndarray, int]:
+    """Exact decrease matrix as ``(M, d)``: ``A^T P A - P`` or ``A^T P + P A`` equals ``M/d``."""
+    n = len(P_frac)
+    Pi, dp = ex.to_int_matrix(P_frac)
+    if continuous:
+        Ai, da = ex.to_int_matrix(A_frac)
+        M1 = Ai.T.dot(Pi)
+        return M1 + M1.T, da * dp
+    M, d = ex.congruence(A_frac, P_frac)
+    return ex.combine([(1, (M, d)), (-1, (Pi, dp))], n)
+
+
+def exact_check(P_frac: list, A_fracs: Sequence[list], *, continuous: bool, strict: bool,
+                margin: Fraction) -> tuple[bool, float, list]:
+    """Check a rational certificate exactly against every exact map.
+
+    Strict: ``P - m I >= 0`` and ``-(decrease) - m I >= 0`` (``m = margin > 0``).
+    Non-strict: ``P - m I >= 0`` with ``m > 0`` (or ``P > 0`` when ``margin == 0``) and
+    ``-(decrease) >= 0``.
+
+    Returns ``(passed, max_violation, details)``; ``max_violation`` is the largest
+    eigenvalue (float, for reporting) by which a condition fails, 0.0 when all hold.
+    """
+    n = len(P_frac)
+    eye = ex.identity_int(n)
+    Pi = ex.to_int_matrix(P_frac)
+    details = []
+    worst = 0.0
+    ok = True
+    pos, dpos = ex.combine([(1, Pi), (-margin, eye)], n)
+    st = ex.psd_status(pos)
+    need = "pd" if margin == 0 else None
+    good = (st == "pd") if need == "pd" else st in ("pd", "psd")
+    details.append({"condition": "P - m I >= 0" if margin else "P > 0", "holds": good})
+    if not good:
+        ok = False
+        worst = max(worst, -float(np.linalg.eigvalsh(ex.as_float(pos, dpos)).min()))
+    for k, A in enumerate(A_fracs):
+        D = exact_decrease(A, P_frac, continuous)
+        neg, dneg = ex.combine([(-1, D), (-(margin if strict else 0), eye)], n)
+        st = ex.psd_status(neg)
+        good = st in ("pd", "psd")
+        details.append({"condition": f"decrease of map {k}" + (" <= -m I" if strict else " <= 0"), "holds": good})
+        if not good:
+            ok = False
+            worst = max(worst, -float(np.linalg.eigvalsh(ex.as_float(neg, dneg)).min()))
+    return ok, worst, details
+
+
+def fraction_strings(F: list) -> list:
+    return [[str(v) for v in row] for row in F]
+
+
+def dyadic_floor(x: float, bits: int = 20) -> Fraction:
+    """A rational ``<= x`` with about ``bits`` significant bits (0 for x <= 0)."""
+    if not (x > 0 and math.isfinite(x)):
+        return Fraction(0)
+    e = math.frexp(x)[1]
+    q = Fraction(2) ** (e - bits)
+    return Fraction(math.floor(Fraction(x) / q)) * q
+
+
+def normalized_margin(Pn: np.ndarray, As: Sequence[np.ndarray], continuous: bool, strict: bool) -> Fraction:
+    """Half the numerically observed margin of a normalized float certificate (rational)."""
+    vals = [np.linalg.eigvalsh(Pn).min()]
+    if strict:
+        for A in As:
+            vals.append(np.linalg.eigvalsh(-sym(decrease_expr(A, Pn, continuous))).min())
+    return dyadic_floor(0.5 * float(min(vals)))
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def spectral_evidence(As: Sequence[np.ndarray], continuous: bool) -> dict:
+    """Per-map spectral radius (or spectral abscissa), the float evidence for 'no certificate'."""
+    out = []
+    for A in As:
+        ev = np.linalg.eigvals(A)
+        val = float(np.max(ev.real)) if continuous else float(np.max(np.abs(ev)))
+        out.append(val)
+    key = "spectral_abscissa" if continuous else "spectral_radius"
+    return {key: out}
+
+
+def growth_trajectory(As: Sequence[np.ndarray], steps: Optional[int] = None) -> dict:
+    """Simulate ``x_{k+1} = A x_k`` (the most unstable single map, from its dominant
+    eigenvector's real part) and report the growth of ``|x_k|`` (log10).
+
+    ``steps`` defaults to enough steps for a growth of about 100x (at most 20000)."""
+    best = None
+    for i, A in enumerate(As):
+        ev, V = np.linalg.eig(A)
+        if steps is None:
+            rho = float(np.max(np.abs(ev)))
+            n_steps = 50 if rho <= 1 else int(min(20000, max(50, math.ceil(2 / math.log10(rho)))))
+        else:
+            n_steps = steps
+        j = int(np.argmax(np.abs(ev)))
+        x0 = np.real(V[:, j])
+        if np.linalg.norm(x0) < 1e-12:
+            x0 = np.imag(V[:, j])
+        x0 = x0 / np.linalg.norm(x0)
+        x = x0.copy()
+        logn = 0.0
+        for _ in range(n_steps):
+            x = A @ x
+            nx = np.linalg.norm(x)
+            if nx == 0 or not np.isfinite(nx):
+                break
+            logn += math.log(nx)
+            x = x / nx
+        if best is None or logn > best["log10_growth"] * math.log(10):
+            best = {"map": i, "x0": x0.tolist(), "steps": n_steps, "log10_growth": logn / math.log(10)}
+    return best
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+def invariant_forms(A_fracs: Sequence[list], continuous: bool) -> list:
+    """Exact basis (Fraction matrices) of ``{P = P^T : A^T P A = P (or A^T P + P A = 0) for all A}``."""
+    import sympy as sp
+
+    n = len(A_fracs[0])
+    idx = [(i, j) for i in range(n) for j in range(i, n)]
+    syms = sp.symbols(f"p0:{len(idx)}")
+    P = sp.zeros(n, n)
+    for s, (i, j) in zip(syms, idx):
+        P[i, j] = s
+        P[j, i] = s
+    eqs = []
+    for A in A_fracs:
+        Am = sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in r] for r in A])
+        E = (Am.T * P + P * Am) if continuous else (Am.T * P * Am - P)
+        eqs.extend(E[i, j] for i in range(n) for j in range(i, n))
+    M, _ = sp.linear_eq_to_matrix(eqs, syms)
+    basis = []
+    for v in M.nullspace():
+        B = [[Fraction(0)] * n for _ in range(n)]
+        for s_val, (i, j) in zip(v, idx):
+            q = Fraction(int(sp.fraction(s_val)[0]), int(sp.fraction(s_val)[1]))
+            B[i][j] = B[j][i] = q
+        basis.append(B)
+    return basis
+
+
+def conserved_certificate(As: Sequence[np.ndarray], A_fracs: Sequence[list], continuous: bool,
+                          solver: str) -> Optional[list]:
+    """A positive definite exactly conserved quadratic form, or None (small SDP over the basis)."""
+    import cvxpy as cp
+
+    n = As[0].shape[0]
+    if n > 12:  # the symbolic nullspace is for small neutral systems
+        return None
+    basis = invariant_forms(A_fracs, continuous)
+    if not basis:
+        return None
+    Bf = [np.array([[float(v) for v in r] for r in B]) for B in basis]
+    c = cp.Variable(len(basis))
+    t = cp.Variable()
+    S = sum(c[k] * Bf[k] for k in range(len(basis)))
+    prob = cp.Problem(cp.Minimize(t), [sym(S) >> np.eye(n), sym(S) << t * np.eye(n)])
+    status, _, _ = solve_problem(prob, solver)
+    if status not in ("optimal", "optimal_inaccurate") or c.value is None:
+        return None
+    coeffs = [Fraction(float(v)).limit_denominator(2 ** 20) for v in c.value]
+    P = [[sum(ck * B[i][j] for ck, B in zip(coeffs, basis)) for j in range(n)] for i in range(n)]
+    return P
+
+
+# --------------------------------------------------------------------------- main search
+
+
+def certify_maps(As: Sequence[np.ndarray], A_fracs: Sequence[list], *, continuous: bool = False,
+                 strict: bool = True, solver: str = "CLARABEL", kind: str = "discrete",
+                 what: str = "x_{k+1} = A x_k") -> CertificateResult:
+    """Common quadratic certificate for every map in ``As`` (exact maps ``A_fracs``).
+
+    One map gives an ordinary Lyapunov certificate; several give a common quadratic Lyapunov
+    function (stability under arbitrary switching). See the module docstring.
+    """
+    solver = check_solver(solver)
+    t_start = time.perf_counter()
+    res = CertificateResult(status="inconclusive", strict=strict, solver=solver, kind=kind,
+                            solver_tolerance=SOLVER_TOL[solver])
+    res.evidence = spectral_evidence(As, continuous)
+    Pf, status, secs, err = sdp_common_quadratic(As, continuous=continuous, strict=strict, solver=solver)
+    res.solver_status = status if err is None else f"{status}: {err}"
+    res.solve_time_s = secs
+    res.extras["solver_stats"] = getattr(sdp_common_quadratic, "last_stats", {})
+    sense = "strict" if strict else "non-strict"
+    if status in ("infeasible", "infeasible_inaccurate"):
+        res.status = "not certified"
+        res.statement = _no_cert_sentence(res, As, continuous, strict, what, status)
+        if not strict:
+            # non-strict: neutral systems need an exact conserved form, the SDP may miss it
+            _try_conserved(res, As, A_fracs, continuous, solver)
+        res.time_s = time.perf_counter() - t_start
+        return res
+    if Pf is None:
+        if not strict:
+            _try_conserved(res, As, A_fracs, continuous, solver)
+            if res.certified:
+                res.time_s = time.perf_counter() - t_start
+                return res
+        res.status = "inconclusive"
+        res.statement = (f"Inconclusive: solver {solver} returned status {status!r}"
+                         f"{' (' + err + ')' if err else ''}; nothing is proven.")
+        res.time_s = time.perf_counter() - t_start
+        return res
+    t1 = time.perf_counter()
+    lam = float(np.linalg.eigvalsh(Pf).max())
+    Pn = Pf / lam
+    m = normalized_margin(Pn, As, continuous, strict)
+    Pr = ex.rationalize(Pn)
+    ok, viol, details = exact_check(Pr, A_fracs, continuous=continuous, strict=strict, margin=m)
+    if strict and m == 0:
+        ok = False
+    res.exact_time_s = time.perf_counter() - t1
+    res.extras["checks"] = details
+    if ok:
+        _fill_certified(res, Pr, m, what, continuous, strict, len(As))
+    else:
+        res.max_violation = viol
+        if not strict:
+            _try_conserved(res, As, A_fracs, continuous, solver)
+        if not res.certified:
+            res.status = "not certified"
+            res.P = [[float(v) for v in r] for r in Pr]
+            res.statement = (f"Not certified: the {sense} {solver} solution ({status}) failed the exact "
+                             f"rational check (largest violation {viol:.3g}); nothing is proven.")
+    res.exact_time_s = time.perf_counter() - t1
+    res.time_s = time.perf_counter() - t_start
+    return res
+
+
+def _fill_certified(res: CertificateResult, Pr: list, m: Fraction, what: str, continuous: bool,
+                    strict: bool, nmaps: int, conserved: bool = False) -> None:
+    res.status = "certified"
+    res.exact_check = True
+    res.P = [[float(v) for v in r] for r in Pr]
+    res.P_exact = fraction_strings(Pr)
+    res.margin = float(m)
+    res.max_violation = 0.0
+    every = "every one of the maps" if nmaps > 1 else "the map"
+    if strict:
+        kind = "exponentially stable (x -> 0)"
+        rate = "dV/dt" if continuous else "V(x_{k+1}) - V(x_k)"
+        res.statement = (f"Proven by an exact rational check: V(x) = x^T P x with P >= {float(m):.3g} I "
+                         f"decreases along {every} {what} ({rate} <= -{float(m):.3g} |x|^2), "
+                         f"so the origin is {kind}"
+                         f"{' under arbitrary switching' if nmaps > 1 else ''}.")
+    else:
+        how = "is exactly conserved" if conserved else "never increases"
+        res.statement = (f"Proven by an exact rational check: V(x) = x^T P x (P >= {float(m):.3g} I) {how} "
+                         f"along {every} {what}, so the origin is Lyapunov stable (bounded, "
+                         f"not necessarily convergent){' under arbitrary switching' if nmaps > 1 else ''}.")
+
+
+def _try_conserved(res: CertificateResult, As, A_fracs, continuous: bool, solver: str) -> None:
+    t0 = time.perf_counter()
+    try:
+        P = conserved_certificate(As, A_fracs, continuous, solver)
+    except Exception:  # noqa: BLE001 - a failed fallback proves nothing either way
+        P = None
+    if P is None:
+        return
+    Pf = np.array([[float(v) for v in r] for r in P])
+    m = dyadic_floor(0.5 * float(np.linalg.eigvalsh(Pf).min()))
+    ok, viol, details = exact_check(P, A_fracs, continuous=continuous, strict=False, margin=m)
+    res.exact_time_s += time.perf_counter() - t0
+    if ok and m > 0:
+        res.extras["checks"] = details
+        res.extras["method"] = "exact conserved quadratic form (A^T P A = P solved over the rationals)"
+        _fill_certified(res, P, m, "x_{k+1} = A x_k" if not continuous else "dx/dt = A x",
+                        continuous, False, len(As), conserved=True)
+
+
+def _no_cert_sentence(res, As, continuous, strict, what, status) -> str:
+    key = "spectral_abscissa" if continuous else "spectral_radius"
+    vals = res.evidence[key]
+    worst = max(vals)
+    thr = 0.0 if continuous else 1.0
+    sense = "strict" if strict else "non-strict"
+    base = f"No {sense} quadratic certificate: the SDP is {status.replace('_', ' ')}"
+    if worst > thr + 1e-9:
+        res.counterexample = growth_trajectory(As) if not continuous else None
+        g = res.counterexample
+        extra = (f"; a trajectory grows by a factor 10^{g['log10_growth']:.2f} in {g['steps']} steps, so every "
+                 "candidate V grows on it") if g else ""
+        return (f"{base}, and none can exist: a map has {key.replace('_', ' ')} {worst:.6g} > {thr:g}"
+                f"{extra}.")
+    if len(As) > 1 and not continuous:
+        from stabcheck.certify.switched import jsr_lower, product
+
+        lo, w, _ = jsr_lower(As, max_length=6, max_words=3000)
+        res.evidence["jsr_lower"] = lo
+        res.evidence["jsr_lower_word"] = w
+        if lo > 1 + 1e-9:
+            res.counterexample = growth_trajectory([product(As, w)])
+            res.counterexample["word"] = w
+            return (f"{base}, and none can exist: the switching word {w} repeated has "
+                    f"rho^(1/{len(w)}) = {lo:.6g} > 1 (the joint spectral radius exceeds 1).")
+        if strict and lo >= 1 - 1e-9:
+            return (f"{base}, and no strict one can exist: the switching word {w} has "
+                    f"rho^(1/{len(w)}) = {lo:.6g} (= 1 up to rounding).")
+    if strict and worst >= thr - 1e-9:
+        return (f"{base}, and no strict one can exist: a map has {key.replace('_', ' ')} {worst:.6g} "
+                f"(= {thr:g} up to rounding), so V is conserved along an eigenvector.")
+    return f"{base} (every single map has {key.replace('_', ' ')} <= {worst:.6g}); nothing is proven."
+
+
+def certify_linear(A: Any, A_exact: Any = None, *, solver: str = "CLARABEL", strict: bool = True,
+                   continuous: bool = False) -> CertificateResult:
+    """Search and exactly check a quadratic Lyapunov certificate of one linear map.
+
+    Parameters
+    ----------
+    A : array_like, shape (n, n)
+        The map: ``x_{k+1} = A x_k`` (or ``dx/dt = A x`` when ``continuous``). The transpose
+        is on the left in the conditions: ``A^T P A - P`` (``A^T P + P A``).
+    A_exact : sympy Matrix, nested lists of Fractions / ints / "p/q" strings, optional
+        The exact map, e.g. a Jacobian with rational entries. The exact check uses it (not the
+        rounded float ``A``); without it, the float ``A`` is checked at its exact binary value.
+    solver : {"CLARABEL", "SCS"}
+    strict : bool
+        Strict (exponential stability, with a margin) or non-strict (Lyapunov stability,
+        e.g. for neutral maps with eigenvalues on the unit circle).
+    continuous : bool
+        Continuous-time condition ``A^T P + P A``.
+
+    Returns
+    -------
+    CertificateResult
+
+    Examples
+    --------
+    >>> certify_linear([[0.5, 1.0], [0.0, 0.5]]).status
+    'certified'
+    >>> certify_linear([[1.0, -0.1], [0.1, 1.0]], strict=False).status   # Sim-GDA, WGAN Dirac-GAN
+    'not certified'
+    """
+    Af = check_matrix(A)
+    note = "A_exact (rational)" if A_exact is not None else "float64 A at its exact binary value"
+    try:
+        F = exact_of(Af, A_exact)
+    except BadInput as exc:
+        if A_exact is None or "not rational" not in str(exc):
+            raise
+        F = ex.to_fraction_matrix(Af)  # irrational exact entries: check the float matrix instead
+        note = "float64 A at its exact binary value (A_exact has irrational entries)"
+    what = "dx/dt = A x" if continuous else "x_{k+1} = A x_k"
+    res = certify_maps([Af], [F], continuous=continuous, strict=strict, solver=solver,
+                       kind="continuous" if continuous else "discrete", what=what)
+    res.extras["exact_matrix"] = note
+    return res

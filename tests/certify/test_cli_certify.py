@@ -1,0 +1,95 @@
+import json
+
+import numpy as np
+import pytest
+
+from stabcheck.cli import main
+
+
+def _run(capsys, *argv):
+    rc = main(["certify", *argv])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_matrices_npy_json_output(tmp_path, capsys):
+    f = tmp_path / "a.npy"
+    np.save(f, np.array([[0.5, 1.0], [0.0, 0.5]]))
+    rc, out, _ = _run(capsys, "--matrices", str(f), "--json")
+    assert rc == 0
+    d = json.loads(out)
+    assert d["status"] == "certified" and d["exact_check"] is True and d["solver"] == "CLARABEL"
+    assert d["margin"] > 0 and len(d["P"]) == 2
+
+
+def test_matrices_json_exact_alt_gda_nonstrict(tmp_path, capsys):
+    f = tmp_path / "alt.json"
+    f.write_text(json.dumps([["99/100", "-1/10"], ["1/10", "1"]]))
+    rc, out, _ = _run(capsys, "--matrices", str(f), "--nonstrict")
+    assert rc == 0 and out.startswith("Proven") and "Lyapunov stable" in out
+    rc, out, _ = _run(capsys, "--matrices", str(f), "--json", "--solver", "scs")
+    d = json.loads(out)
+    assert d["status"] == "not certified" and d["solver"] == "SCS"
+
+
+def test_switched_with_jsr_and_lift(tmp_path, capsys):
+    f = tmp_path / "s.npy"
+    A = np.array([[1.0, 1.0], [0.0, 1.0]]) * 0.55
+    np.save(f, np.stack([A, A.T]))
+    rc, out, _ = _run(capsys, "--matrices", str(f), "--json", "--lift", "2")
+    d = json.loads(out)
+    assert rc == 0 and d["lift"] == 2 and d["jsr"]["lower"] <= d["jsr"]["upper"]
+    assert d["status"] in ("certified", "not certified")
+
+
+def test_piecewise_and_candidate_from_json(tmp_path, capsys):
+    f = tmp_path / "dirac.json"
+    S = [["0", "1/2"], ["1/2", "0"]]
+    mS = [["0", "-1/2"], ["-1/2", "0"]]
+    f.write_text(json.dumps({"matrices": [[["1", "-1/10"], ["0", "1"]], [["1", "0"], ["1/10", "1"]]],
+                             "regions": [[S], [mS]]}))
+    rc, out, _ = _run(capsys, "--matrices", str(f), "--nonstrict", "--json")
+    assert rc == 0 and json.loads(out)["status"] == "certified"
+    rc, out, _ = _run(capsys, "--matrices", str(f), "--candidate", "identity", "--json")
+    d = json.loads(out)
+    assert d["status"] == "not certified" and d["counterexample"]["mode"] == "A0"
+
+
+def test_engine_path(capsys):
+    pytest.importorskip("stabcheck.linearize")
+    rc, out, _ = _run(capsys, "--system", "dirac", "--loss", "bce", "--reg", "r1:gamma=1", "--method", "sim",
+                      "--eta", "0.1", "--json")
+    assert rc == 0 and json.loads(out)["status"] == "certified"
+    rc, out, _ = _run(capsys, "--system", "dirac", "--loss", "wgan", "--method", "sim", "--eta", "0.1")
+    assert rc == 0 and out.startswith("No strict quadratic certificate")
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--matrices", "/nonexistent.npy"], "does not exist"),
+    (["--system", "dirac", "--loss", "wgan", "--eta", "0"], "--eta"),
+    (["--system", "dirac", "--loss", "wgan", "--eta", "nan"], "--eta"),
+    (["--matrices", "x.npy", "--solver", "mosek"], "unknown solver"),
+    ([], "exactly one of"),
+])
+def test_bad_input_exit_2(capsys, argv, needle):
+    rc, _, err = _run(capsys, *argv)
+    assert rc == 2 and needle in err and "Traceback" not in err
+
+
+def test_bad_files(tmp_path, capsys):
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.ones((2, 3)))
+    rc, _, err = _run(capsys, "--matrices", str(bad))
+    assert rc == 2 and "(n, n)" in err
+    nan = tmp_path / "nan.npy"
+    np.save(nan, np.array([[np.nan, 0], [0, 1]]))
+    rc, _, err = _run(capsys, "--matrices", str(nan))
+    assert rc == 2 and "non-finite" in err
+    js = tmp_path / "bad.json"
+    js.write_text("{not json")
+    rc, _, err = _run(capsys, "--matrices", str(js))
+    assert rc == 2 and "not valid JSON" in err
+    txt = tmp_path / "m.txt"
+    txt.write_text("1")
+    rc, _, err = _run(capsys, "--matrices", str(txt))
+    assert rc == 2 and ".npy or .json" in err
