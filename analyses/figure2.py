@@ -9,6 +9,7 @@ point (0, 0) after 5000, 10000 and 20000 iterations. Then runs 10000 random star
 Writes docs/figures/figure2.png, docs/figure2.json and docs/figure2.md. Run from the repo root:
 
     python analyses/figure2.py            # about 2-4 minutes on one core
+    python analyses/figure2.py --quick --outdir /tmp/f2   # reduced (tests): all outputs in /tmp/f2
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from stabcheck.games import make_game
-from stabcheck.io import write_json_atomic, write_text_atomic
-from stabcheck.simulate import simulate, simulate_many
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import FIGURES, parse_args, readable  # noqa: E402
+
+from stabcheck.games import make_game  # noqa: E402
+from stabcheck.io import write_json_atomic, write_text_atomic  # noqa: E402
+from stabcheck.simulate import simulate, simulate_many  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ETA = 0.1
@@ -45,15 +49,19 @@ def fmt(lg):
     return f"1e{lg:.1f}" if abs(lg) >= 3 else f"{10 ** lg:.3g}"
 
 
-def main(quick: bool = False) -> dict:
+def main(argv=None) -> dict:
+    args = parse_args(__doc__.splitlines()[0], argv)
+    quick = args.quick
+    figdir = Path(args.outdir)
+    docdir = ROOT / "docs" if figdir.resolve() == FIGURES.resolve() else figdir
     game = make_game("dirac", "wgan", convention="thesis")
-    steps = 5000 if quick else max(CHECK)
-    checks = [c for c in CHECK if c <= steps]
+    steps = 1000 if quick else max(CHECK)
+    checks = [c for c in CHECK if c <= steps] or [steps]
     rows, results_fig = [], []
     t0 = time.time()
-    for x0 in STARTS:
+    for x0 in (STARTS[:1] if quick else STARTS):
         for spec in RUNNERS:
-            precs = [None, 50] if spec in ("dirac", "dyn-gda", "sim", "alt:n_d=1") else [None]
+            precs = [None, 50] if spec in ("dirac", "dyn-gda", "sim", "alt:n_d=1") and not quick else [None]
             for prec in precs:
                 r = simulate(game, spec, ETA, x0, steps, precision=prec)
                 rows.append({"start": x0, "run": r.name, "precision": r.precision,
@@ -63,8 +71,8 @@ def main(quick: bool = False) -> dict:
                 if x0 == STARTS[0] and prec is None:
                     results_fig.append(r)
         # exact rational arithmetic for the switching oracles (5000 steps; dyn-gda's sorting is slow)
-        for spec, n in (("dirac", 5000), ("dirac:boundary=V2", 5000), ("dirac:boundary=V3", 5000),
-                        ("dyn-gda", 2000 if quick else 5000)):
+        for spec, n in ((("dirac", 300),) if quick else
+                        (("dirac", 5000), ("dirac:boundary=V2", 5000), ("dirac:boundary=V3", 5000), ("dyn-gda", 5000))):
             r = simulate(game, spec, ETA, x0, n, precision="exact", batch=4)
             rows.append({"start": x0, "run": r.name, "precision": "exact",
                          "log10_distance": {str(k): at(r, k) for k in checks if k <= n},
@@ -75,12 +83,13 @@ def main(quick: bool = False) -> dict:
 
     # many random starts, vectorised float64
     rng = np.random.default_rng(2023)
-    X0 = rng.uniform(-1.5, 1.5, size=(2000 if quick else 10000, 2))
+    X0 = rng.uniform(-1.5, 1.5, size=(200 if quick else 10000, 2))
     dist = {}
     for spec in ("dirac", "dirac:boundary=V2"):
-        res = simulate_many(game, spec, ETA, X0, 5000)
+        n_rand = 1000 if quick else 5000
+        res = simulate_many(game, spec, ETA, X0, n_rand)
         lg = np.log10(np.maximum(res.final_distance, 1e-320))
-        dist[spec] = {"starts": len(X0), "steps": 5000,
+        dist[spec] = {"starts": len(X0), "steps": n_rand,
                       "quantiles_log10_final": {q: float(np.quantile(lg, float(q))) for q in
                                                 ("0.01", "0.1", "0.5", "0.9", "0.99")},
                       "fraction_below_1e-20": float(np.mean(lg < -20)),
@@ -89,12 +98,11 @@ def main(quick: bool = False) -> dict:
     out = {"setting": {"system": "dirac", "loss": "wgan", "convention": "thesis", "eta": ETA,
                        "starts": STARTS, "steps": steps},
            "runs": rows, "random_starts": dist}
-    write_json_atomic(ROOT / "docs" / "figure2.json", out)
-    write_text_atomic(ROOT / "docs" / "figure2.md", to_markdown(out, checks))
+    write_json_atomic(docdir / "figure2.json", out)
+    write_text_atomic(docdir / "figure2.md", to_markdown(out, checks))
     from stabcheck.plots import distance_plot
 
-    (ROOT / "docs" / "figures").mkdir(parents=True, exist_ok=True)
-    distance_plot(results_fig, ROOT / "docs" / "figures" / "figure2.png",
+    distance_plot(results_fig, figdir / "figure2.png",
                   title=f"Dirac-GAN, WGAN (thesis convention L = -psi*theta), eta = {ETA}, x0 = {STARTS[0]}, float64")
     return out
 
@@ -112,7 +120,8 @@ def to_markdown(out, checks) -> str:
                                   for k in checks)
                      + f" | {r['first_below_1e-6'] if r['first_below_1e-6'] is not None else '-'} | "
                      + (f"{ch['V1']}/{ch['V2']}/{ch['V3']}" if ch else "-") + " |")
-    lines += ["", "Random starts uniform in [-1.5, 1.5]^2 (float64, vectorised), distance after 5000 iterations:", "",
+    steps_rand = next(iter(out["random_starts"].values()))["steps"]
+    lines += ["", f"Random starts uniform in [-1.5, 1.5]^2 (float64, vectorised), distance after {steps_rand} iterations:", "",
               "| oracle | starts | 1% | 10% | median | 90% | 99% | share < 1e-20 | share > 1e-3 |",
               "|---|---|---|---|---|---|---|---|---|"]
     for spec, d in out["random_starts"].items():
@@ -123,4 +132,4 @@ def to_markdown(out, checks) -> str:
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main()

@@ -21,11 +21,11 @@ def _plt():
     return plt
 
 
-def _save(fig, path) -> None:
+def _save(fig, path, dpi: int = 130) -> None:
     from stabcheck.io import atomic_path
 
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=130, bbox_inches="tight")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -150,7 +150,7 @@ def field_grid_figure(games: Sequence, labels: Sequence[str], path, lim=((-2, 2)
             axes[0, c].set_title(f"{label}: |{which}|", fontsize=8)
             draw_field(axes[1, c], game, which, lim, norm=False)
             axes[1, c].set_title(f"{label}: {which}", fontsize=8)
-    _save(fig, path)
+    _save(fig, path, dpi=80)
 
 
 __all__ = ["distance_plot", "phase_portrait", "field_grid_figure", "field_on_grid", "draw_field"]

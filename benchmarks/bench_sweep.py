@@ -1,0 +1,166 @@
+"""Benchmark: batched stability maps vs a Python loop over single-point analyses; Dask scaling.
+
+    python benchmarks/bench_sweep.py                 # 1000 x 1000 grids, about a minute or two
+    python benchmarks/bench_sweep.py --n 300 --workers 1 2 --json bench.json
+
+For each of Sim-GDA, Alt-GDA (both with an R1 penalty ``r1.gamma`` as the second axis) and JARE
+(its ``gamma``) on the Dirac-GAN (WGAN loss), over ``eta in [1e-3, 2]`` (log) x ``gamma in
+[0, 20]``:
+
+* ``sweep``: wall time of :func:`stabcheck.sweep.sweep` on the n x n grid (serial executor;
+  symbolic set-up included) and points per second;
+* ``loop (analyze)``: a Python loop calling the single-point analysis at random grid points -
+  build the game (``make_game``) and the method, then
+  :func:`stabcheck.analysis.analyze_method` (what ``stabcheck analyze --method M`` does per
+  point: exact Jacobian, exact verdict, stable step-size scan) - points per second measured
+  on ``--baseline-points`` points and extrapolated to the grid;
+* ``loop (numeric)``: the leanest possible loop, for an honest second baseline: the field
+  Jacobian once per gamma (exact, float64), then per point
+  :func:`stabcheck.linearize.linear_map_matrix` + ``numeric_verdict_matrix`` + spectral radius.
+
+The speed-up is points per second of the sweep over points per second of the loop. Then the
+JARE sweep runs on a local Dask cluster with each ``--workers`` count (cluster start-up timed
+separately) and its results are compared bitwise with the serial ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+CASES = [  # name, method, regs, grid's second axis
+    ("Sim-GDA", "sim", ["r1"], "r1.gamma"),
+    ("Alt-GDA", "alt", ["r1"], "r1.gamma"),
+    ("JARE", "jare", [], "jare.gamma"),
+]
+
+
+def grid(n: int, second: str) -> str:
+    return f"eta=1e-3:2:{n}:log,{second}=0:20:{n}"
+
+
+def loop_analyze(method: str, regs, second: str, points) -> float:
+    """Points per second of make_game + analyze_method per point."""
+    from stabcheck.analysis import analyze_method
+    from stabcheck.games import make_game
+    from stabcheck.methods import make_method
+
+    t = time.perf_counter()
+    for eta, g in points:
+        if second == "r1.gamma":
+            game = make_game("dirac", "wgan", regs=[f"r1:gamma={g!r}"])
+            m = make_method(method)
+        else:
+            game = make_game("dirac", "wgan")
+            m = make_method(f"{method}:gamma={g!r}")
+        analyze_method(game, m, float(eta))
+    return len(points) / (time.perf_counter() - t)
+
+
+def loop_numeric(method: str, regs, second: str, points) -> float:
+    """Points per second of the leanest per-point loop (field Jacobian cached per gamma)."""
+    from stabcheck.games import make_game
+    from stabcheck.linearize import linear_map_matrix, numeric_verdict_matrix, spectral_radius
+    from stabcheck.methods import make_method
+
+    t = time.perf_counter()
+    cache = {}
+    for eta, g in points:
+        if g not in cache:
+            if second == "r1.gamma":
+                m = make_method(method)
+                f = m.field(make_game("dirac", "wgan", regs=[f"r1:gamma={g!r}"]))
+            else:
+                m = make_method(f"{method}:gamma={g!r}")
+                f = m.field(make_game("dirac", "wgan"))
+            cache[g] = (m, f.jacobian_numeric())
+        m, J = cache[g]
+        A = linear_map_matrix(m.rule, J, float(eta), 1)
+        numeric_verdict_matrix(A)
+        spectral_radius(A)
+    return len(points) / (time.perf_counter() - t)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=1000, help="grid side (n x n points; default 1000)")
+    p.add_argument("--baseline-points", type=int, default=40, help="points timed in the analyze loop")
+    p.add_argument("--numeric-points", type=int, default=20000, help="points timed in the numeric loop")
+    p.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="local Dask worker counts")
+    p.add_argument("--chunk", type=int, default=None, help="points per task (default: the sweep's)")
+    p.add_argument("--json", default=None, help="write the results here")
+    args = p.parse_args(argv)
+    from stabcheck.sweep import DEFAULT_CHUNK, sweep
+
+    chunk = args.chunk or DEFAULT_CHUNK
+    rng = np.random.default_rng(0)
+    n = args.n
+    out = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                       "numpy": np.__version__, "platform": platform.platform(),
+                       "loadavg_start": list(os.getloadavg())},
+           "n": n, "points": n * n, "chunk": chunk, "cases": [], "dask": []}
+    results = {}
+    for label, method, regs, second in CASES:
+        t = time.perf_counter()
+        r = sweep("dirac", "wgan", method, grid(n, second), regs=regs, chunk=chunk)
+        wall = time.perf_counter() - t
+        results[method] = r
+        etas = r.axes[0].values
+        gs = r.axes[1].values
+        pts = [(float(etas[i]), float(gs[j])) for i, j in zip(rng.integers(0, n, args.baseline_points),
+                                                 rng.integers(0, n, args.baseline_points))]
+        pps_an = loop_analyze(method, regs, second, pts)
+        npts = [(float(etas[i]), float(gs[j])) for i, j in zip(rng.integers(0, n, args.numeric_points),
+                                                  rng.integers(0, min(n, 50), args.numeric_points))]
+        pps_num = loop_numeric(method, regs, second, npts)
+        pps = n * n / wall
+        row = {"method": label, "grid": grid(n, second), "sweep_wall_s": wall, "sweep_points_per_s": pps,
+               "setup_s": r.info["timing"]["setup_s"],
+               "loop_analyze_points_per_s": pps_an, "loop_analyze_extrapolated_s": n * n / pps_an,
+               "speedup_vs_analyze_loop": pps / pps_an,
+               "loop_numeric_points_per_s": pps_num, "speedup_vs_numeric_loop": pps / pps_num,
+               "counts": r.counts()}
+        out["cases"].append(row)
+        print(f"{label:8s} sweep {n}x{n}: {wall:7.2f} s ({pps:9.3g} pts/s) | analyze loop {pps_an:7.3g} pts/s "
+              f"(x{pps / pps_an:8.0f}) | numeric loop {pps_num:7.3g} pts/s (x{pps / pps_num:6.1f})", flush=True)
+
+    if args.workers:
+        from stabcheck.executors import get_executor
+
+        base = results["jare"]
+        for w in args.workers:
+            t = time.perf_counter()
+            ex = get_executor("dask", workers=w)
+            start = time.perf_counter() - t
+            try:
+                sweep("dirac", "wgan", "jare", grid(8, "jare.gamma"), executor=ex)  # warm the workers
+                t = time.perf_counter()
+                r = sweep("dirac", "wgan", "jare", grid(n, "jare.gamma"), executor=ex, chunk=chunk)
+                wall = time.perf_counter() - t
+            finally:
+                ex.close()
+            same = bool(np.array_equal(r.spectral_radius, base.spectral_radius) and np.array_equal(r.codes, base.codes))
+            out["dask"].append({"workers": w, "cluster_start_s": start, "sweep_wall_s": wall,
+                                "points_per_s": n * n / wall, "identical_to_serial": same,
+                                "tasks": r.info["tasks"]})
+            print(f"dask {w} worker(s): start {start:5.2f} s, JARE sweep {wall:6.2f} s "
+                  f"({n * n / wall:9.3g} pts/s), identical to serial: {same}", flush=True)
+        serial = next(c for c in out["cases"] if c["method"] == "JARE")["sweep_wall_s"]
+        print(f"(serial JARE sweep: {serial:.2f} s)")
+    out["machine"]["loadavg_end"] = list(os.getloadavg())
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,879 @@
+"""Stability maps: the spectral radius and verdict of a method over a grid of parameters.
+
+A sweep evaluates, at every point of a Cartesian grid over numeric parameters of the game,
+its regularizers and the method (and the step size ``eta``), the same quantities as
+``stabcheck analyze``: the spectral radius ``rho`` of the Jacobian of the update map
+``F_eta`` at the equilibrium, and the verdict (``converges`` / ``neutral`` / ``diverges``).
+
+Grid syntax (``--grid``): comma-separated axes ``name=lo:hi:n[:log]`` - ``n`` points from
+``lo`` to ``hi`` inclusive, evenly spaced, or geometrically spaced with ``:log``
+(``lo > 0``); the grid is their Cartesian product, the first axis varying slowest::
+
+    eta=1e-3:2:400:log,gamma=0:20:400
+
+Parameter names (qualified, or bare when only one parameter has that name):
+
+===================  ==========================================================================
+``eta``              step size (> 0)
+``jare.gamma`` ...   ``gamma`` of the method's field transform (jare, conopt, genreg, discreg)
+``alt.n_d``,         Alt-GDA's step counts (integers; points are grouped by value)
+``alt.n_g``
+``noise.sigma``      instance noise of ``--reg noise`` (the spec may omit ``sigma``)
+``r1.gamma`` ...     penalty weight of ``--reg r1`` / ``r2`` / ``gradnorm``
+``gaussian.sigma2``  the Gaussian game's variance; ``gaussian.mean``: its mean (1-D game only)
+``NAME``             a parameter of a user game factory (``--system pkg.mod:factory``)
+===================  ==========================================================================
+
+How it is computed (batched, no Python loop over points):
+
+1. *Symbolic path* (built-in and sympy games). The game, its regularizers and the field
+   transform are built **once** with sympy symbols in place of the swept parameters (the
+   engine takes a sympy object wherever it takes a number), and the exact Jacobian of the
+   transformed field at the equilibrium, ``J(p)``, is taken symbolically
+   (:meth:`stabcheck.fields.Field.jacobian_exact`). It is compiled to numpy and evaluated on
+   a block of grid points at once: a stack ``J`` of shape ``(B, d, d)``.
+2. The update rule's **own code** (:meth:`stabcheck.rules.UpdateRule.step`) is run on a stack
+   of identity states ``Z`` of shape ``(B, s, s)`` with the linear field ``v(X) = X J^T`` and
+   ``eta`` of shape ``(B, 1, 1)``: the rules use only ``+``, ``*``, slicing of the last axis
+   and concatenation on it, so they broadcast, and the result is the stack of map Jacobians
+   ``A`` (as :func:`stabcheck.linearize.linear_map_matrix` builds one of them; the same chain
+   rule argument makes it the Jacobian of the nonlinear map, see :mod:`stabcheck.linearize`).
+3. ``numpy.linalg.eigvals`` of the stack ``A - I`` gives, per point, the eigenvalue shifts
+   ``mu``; ``rho = max |1 + mu|`` and the verdict follows
+   :func:`stabcheck.linearize.numeric_verdict_matrix` exactly (:func:`verdict_codes`):
+   floating point, tolerance :data:`stabcheck.linearize.RHO_TOL` relative to ``|l - 1|``.
+   ``stabcheck analyze`` decides verdicts *exactly* where it can (rational Jacobians); a
+   sweep's verdicts are the floating-point ones, which agree with the exact ones except
+   within the tolerance of a stability boundary.
+
+*Loop path* (torch user games, and parameters of user game factories, which have no symbolic
+form): the field Jacobian is computed once per distinct combination of the non-``eta``
+parameters (autodiff or exact, as ``analyze`` does) in a Python loop; ``eta`` and the rule
+parameters are still batched. ``eta`` never needs a new Jacobian: only the map depends on it.
+
+Execution: the grid is cut into blocks of ``chunk`` points, and each block is one task for an
+executor (:mod:`stabcheck.executors`: ``serial`` or ``dask``). Each block is computed by the
+same function from the same inputs on either executor, so for the same ``chunk`` the results
+are bitwise identical.
+
+Example
+-------
+>>> r = sweep("dirac", "wgan", "jare", "eta=0.01:1:3:log,gamma=0:2:3")
+>>> r.shape, r.verdict_names()[0].tolist()
+((3, 3), ['diverges', 'converges', 'converges'])
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from stabcheck.errors import BadInput
+from stabcheck.linearize import RHO_TOL
+from stabcheck.rules import FieldFns
+
+#: verdict code -> name (codes are stored as int8)
+VERDICTS = ("converges", "neutral", "diverges")
+#: default grid points per task
+DEFAULT_CHUNK = 16384
+
+
+# ============================================================================ grid
+
+@dataclass(frozen=True)
+class Axis:
+    """One grid axis: ``n`` values from ``lo`` to ``hi`` (inclusive), linear or log-spaced.
+
+    ``name`` is what the user wrote; ``qualified`` (set by :func:`resolve`) the parameter it
+    names (``jare.gamma``, ``r1.gamma``, ``eta``, ...).
+    """
+
+    name: str
+    lo: float
+    hi: float
+    n: int
+    log: bool = False
+    qualified: str = ""
+
+    @property
+    def values(self) -> np.ndarray:
+        if self.n == 1:
+            return np.array([self.lo], dtype=float)
+        if self.log:
+            return np.geomspace(self.lo, self.hi, self.n)
+        return np.linspace(self.lo, self.hi, self.n)
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}={self.lo!r}:{self.hi!r}:{self.n}" + (":log" if self.log else "")
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "parameter": self.qualified or self.name, "lo": self.lo, "hi": self.hi,
+                "n": self.n, "log": self.log, "values": self.values.tolist()}
+
+
+def parse_grid(text: str | Sequence[str]) -> list[Axis]:
+    """Parse ``name=lo:hi:n[:log],...`` (several strings are joined by commas).
+
+    >>> [a.spec for a in parse_grid("eta=1e-3:2:4:log,gamma=0:20:3")]
+    ['eta=0.001:2.0:4:log', 'gamma=0.0:20.0:3']
+    """
+    if not isinstance(text, str):
+        text = ",".join(text)
+    if not text.strip():
+        raise BadInput("empty --grid; expected name=lo:hi:n[:log],... e.g. eta=1e-3:2:400:log,gamma=0:20:400")
+    axes, seen = [], set()
+    for item in text.split(","):
+        item = item.strip()
+        name, eq, rng = item.partition("=")
+        name = name.strip()
+        parts = rng.split(":")
+        if not eq or not name or len(parts) not in (3, 4) or (len(parts) == 4 and parts[3].strip() != "log"):
+            raise BadInput(f"malformed grid axis {item!r}; expected name=lo:hi:n or name=lo:hi:n:log")
+        try:
+            lo, hi = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise BadInput(f"grid axis {item!r}: lo and hi must be numbers") from None
+        try:
+            n = int(parts[2])
+        except ValueError:
+            raise BadInput(f"grid axis {item!r}: n must be an integer >= 1, got {parts[2]!r}") from None
+        log = len(parts) == 4
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise BadInput(f"grid axis {item!r}: lo and hi must be finite")
+        if n < 1:
+            raise BadInput(f"grid axis {item!r}: n must be >= 1, got {n}")
+        if n == 1 and lo != hi:
+            raise BadInput(f"grid axis {item!r}: one point needs lo == hi")
+        if hi < lo:
+            raise BadInput(f"grid axis {item!r}: hi must be >= lo")
+        if log and lo <= 0:
+            raise BadInput(f"grid axis {item!r}: a log axis needs lo > 0")
+        if name in seen:
+            raise BadInput(f"grid axis {name!r} given twice")
+        seen.add(name)
+        axes.append(Axis(name, lo, hi, n, log))
+    return axes
+
+
+# ============================================================================ parameters
+
+@dataclass(frozen=True)
+class _Param:
+    """A sweepable parameter: where it lives and what values it accepts."""
+
+    qualified: str
+    owner: str  # eta | transform | rule | reg | game | user
+    key: str
+    index: int = -1  # regularizer position
+    lower: Optional[float] = None  # values must be >= lower (or > lower if strict)
+    strict: bool = False
+    integer: bool = False
+    assumptions: tuple = ()
+
+
+_REG_PARAMS = {"noise": ("sigma",), "r1": ("gamma",), "r2": ("gamma",), "gradnorm": ("gamma",)}
+
+
+def available_parameters(system: str, method_spec, reg_specs) -> dict:
+    """Qualified name -> :class:`_Param` for this system / method / regularizers."""
+    out = {"eta": _Param("eta", "eta", "eta", lower=0.0, strict=True)}
+    if method_spec.name in _TRANSFORMS():
+        q = f"{method_spec.name}.gamma"
+        out[q] = _Param(q, "transform", "gamma", lower=0.0, assumptions=(("nonnegative", True),))
+    rule_name = method_spec.name if method_spec.name in _RULES() else method_spec.params.get("rule", "sim")
+    if rule_name == "alt" and method_spec.name == "alt":
+        for k in ("n_d", "n_g"):
+            out[f"alt.{k}"] = _Param(f"alt.{k}", "rule", k, lower=1.0, integer=True)
+    names = [s.name for s in reg_specs]
+    for i, s in enumerate(reg_specs):
+        for k in _REG_PARAMS.get(s.name, ()):
+            q = f"{s.name}.{k}"
+            if names.count(s.name) > 1:
+                continue  # ambiguous: the same regularizer twice cannot be swept
+            out[q] = _Param(q, "reg", k, index=i, lower=0.0, assumptions=(("nonnegative", True),))
+    if system == "gaussian":
+        out["gaussian.sigma2"] = _Param("gaussian.sigma2", "game", "sigma2", lower=0.0, strict=True,
+                                        assumptions=(("positive", True),))
+        out["gaussian.mean"] = _Param("gaussian.mean", "game", "mean", assumptions=(("real", True),))
+    return out
+
+
+def _TRANSFORMS():
+    from stabcheck.fields import TRANSFORM_BLOCKS
+
+    return TRANSFORM_BLOCKS
+
+
+def _RULES():
+    from stabcheck.rules import RULES
+
+    return RULES
+
+
+def resolve(axes: Sequence[Axis], system: str, method_spec, reg_specs) -> list[tuple[Axis, _Param]]:
+    """Match each axis to a parameter (qualified or unambiguous bare name) and check its values."""
+    avail = available_parameters(system, method_spec, reg_specs)
+    user = ":" in system
+    out, used = [], set()
+    for ax in axes:
+        if ax.name in avail:
+            p = avail[ax.name]
+        else:
+            cands = [q for q in avail if q.split(".")[-1] == ax.name]
+            if len(cands) == 1:
+                p = avail[cands[0]]
+            elif len(cands) > 1:
+                raise BadInput(f"grid parameter {ax.name!r} is ambiguous; use one of {', '.join(cands)}")
+            elif user and "." not in ax.name:
+                p = _Param(ax.name, "user", ax.name)
+            else:
+                valid = ", ".join(avail) + (", or a parameter of the user game factory" if user else "")
+                raise BadInput(f"unknown grid parameter {ax.name!r} for system {system!r} and method "
+                               f"{method_spec.name!r}; valid: {valid}")
+        if p.qualified in used:
+            raise BadInput(f"grid parameter {p.qualified!r} given twice")
+        used.add(p.qualified)
+        vals = ax.values
+        if p.lower is not None:
+            bad = vals <= p.lower if p.strict else vals < p.lower
+            if np.any(bad):
+                raise BadInput(f"grid parameter {p.qualified}: values must be {'>' if p.strict else '>='} "
+                               f"{p.lower:g}, got lo = {ax.lo!r}")
+        if p.integer and not np.all(vals == np.round(vals)):
+            raise BadInput(f"grid parameter {p.qualified}: values must be integers (choose lo, hi, n so "
+                           f"that the grid {ax.spec} hits integers only)")
+        out.append((Axis(ax.name, ax.lo, ax.hi, ax.n, ax.log, p.qualified), p))
+    return out
+
+
+# ============================================================================ the plan
+
+@dataclass
+class _Plan:
+    """Everything a block task needs (picklable: sympy expressions, numpy arrays, plain data)."""
+
+    rule_name: str
+    rule_params: dict
+    n_gen: int
+    dim: int
+    axes_values: list  # list of 1-D arrays, one per axis
+    eta_axis: Optional[int]
+    eta_fixed: Optional[float]
+    rule_axes: dict  # rule key -> axis index
+    J_expr: Any = None  # sympy Matrix in the swept symbols (symbolic path)
+    sym_axes: tuple = ()  # axis index of each symbol, in the order of J's symbols
+    symbols: tuple = ()
+    J_table: Optional[np.ndarray] = None  # (K, d, d) (loop path)
+    table_axes: tuple = ()  # axis indices that index the table (C order)
+    tol: float = RHO_TOL
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(len(v) for v in self.axes_values)
+
+
+def _make_rule(name: str, params: dict):
+    from stabcheck.rules import RULES
+
+    cls, _ = RULES[name]
+    return cls(**params)
+
+
+def _jacobian_fn(plan: _Plan):
+    """``f(P (B, k)) -> J (B, d, d)``, compiled once per process (cached by expression)."""
+    key = (str(plan.J_expr), tuple(str(s) for s in plan.symbols))
+    fn = _FN_CACHE.get(key)
+    if fn is None:
+        from stabcheck.games.base import lambdify_vector
+
+        fn = lambdify_vector(list(plan.J_expr), list(plan.symbols), "numpy")
+        if len(_FN_CACHE) > 64:
+            _FN_CACHE.clear()
+        _FN_CACHE[key] = fn
+    return fn
+
+
+_FN_CACHE: dict = {}
+
+
+def batched_map_matrices(rule, J: np.ndarray, eta: np.ndarray, n_gen: int) -> np.ndarray:
+    """Jacobians of the rule's maps for a stack of field Jacobians.
+
+    Parameters
+    ----------
+    rule : UpdateRule
+    J : array (B, d, d)
+        Field Jacobians at the equilibrium (rows = field components, columns = parameters).
+    eta : array (B,)
+        Step sizes.
+    n_gen : int
+        Generator dimension (splits V1 / V2).
+
+    Returns
+    -------
+    A : array (B, s, s)
+        ``A[b]`` is the Jacobian of ``F_eta[b]`` in the rule's state coordinates, equal to
+        ``linear_map_matrix(rule, J[b], eta[b], n_gen)``: the rule runs on stacked identity
+        states with the linear field ``v(X) = X J^T``.
+    """
+    J = np.asarray(J, dtype=float)
+    B, d = J.shape[0], J.shape[1]
+    s = rule.state_dim(d)
+    Z = np.broadcast_to(np.eye(s), (B, s, s)).copy()
+    JT = np.swapaxes(J, 1, 2)
+    fns = FieldFns(lambda X: np.matmul(X, JT), n_gen, d, backend="numpy")
+    out = rule.step(Z, fns, np.asarray(eta, dtype=float).reshape(B, 1, 1))
+    return np.swapaxes(out, 1, 2)
+
+
+def verdict_codes(A: np.ndarray, tol: float = RHO_TOL) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral radius and verdict code (0 converges, 1 neutral, 2 diverges) of a stack ``A``.
+
+    The batched form of :func:`stabcheck.linearize.numeric_verdict_matrix` (same rule, same
+    tolerance): with ``mu`` the eigenvalues of ``A - I``, the margin of each eigenvalue
+    ``l = 1 + mu`` is ``g = |l|^2 - 1 = 2 Re(mu) + |mu|^2``; the map diverges if some
+    ``g > tol |mu|`` (or a value is not finite), converges if every ``g < -tol |mu|``, and is
+    neutral otherwise. ``rho = max |1 + mu|`` (inf for non-finite matrices).
+    """
+    A = np.asarray(A, dtype=float)
+    B, s = A.shape[0], A.shape[-1]
+    codes = np.full(B, 2, dtype=np.int8)
+    rho = np.full(B, np.inf)
+    if s == 0:
+        return np.zeros(B, dtype=np.int8), np.zeros(B)
+    ok = np.all(np.isfinite(A.reshape(B, -1)), axis=1)
+    if np.any(ok):
+        mu = np.linalg.eigvals(A[ok] - np.eye(s))
+        g = 2 * np.real(mu) + np.abs(mu) ** 2
+        scale = np.maximum(np.abs(mu), 1e-300)
+        finite = np.all(np.isfinite(g), axis=1)
+        div = ~finite | np.any(g > tol * scale, axis=1)
+        conv = ~div & np.all(g < -tol * scale, axis=1)
+        c = np.where(div, 2, np.where(conv, 0, 1)).astype(np.int8)
+        codes[ok] = c
+        with np.errstate(invalid="ignore"):
+            r = np.max(np.abs(1 + mu), axis=1)
+        rho[ok] = np.where(np.isfinite(r), r, np.inf)
+    return codes, rho
+
+
+def evaluate_block(plan: _Plan, bounds: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral radii and verdict codes of grid points ``start <= i < stop`` (C order).
+
+    The task function of a sweep: module level and pure, so any executor can run it.
+    """
+    start, stop = bounds
+    idx = np.unravel_index(np.arange(start, stop), plan.shape)
+    B = stop - start
+    cols = [plan.axes_values[a][idx[a]] for a in range(len(plan.shape))]
+    eta = cols[plan.eta_axis] if plan.eta_axis is not None else np.full(B, plan.eta_fixed)
+    if plan.J_expr is not None:
+        P = np.stack([cols[a] for a in plan.sym_axes], axis=-1) if plan.sym_axes else np.zeros((B, 0))
+        J = _jacobian_fn(plan)(P).reshape(B, plan.dim, plan.dim)
+    else:
+        if plan.table_axes:
+            sub_shape = tuple(len(plan.axes_values[a]) for a in plan.table_axes)
+            k = np.ravel_multi_index(tuple(idx[a] for a in plan.table_axes), sub_shape)
+        else:
+            k = np.zeros(B, dtype=np.intp)
+        J = plan.J_table[k]
+    codes = np.empty(B, dtype=np.int8)
+    rho = np.empty(B)
+    if plan.rule_axes:
+        keys = list(plan.rule_axes)
+        combo = np.stack([cols[plan.rule_axes[k]] for k in keys], axis=-1)
+        uniq, inv = np.unique(combo, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        groups = [(dict(plan.rule_params, **{k: int(u[j]) for j, k in enumerate(keys)}), inv == g)
+                  for g, u in enumerate(uniq)]
+    else:
+        groups = [(plan.rule_params, slice(None))]
+    for params, sel in groups:
+        rule = _make_rule(plan.rule_name, params)
+        with np.errstate(over="ignore", invalid="ignore"):
+            A = batched_map_matrices(rule, J[sel], eta[sel], plan.n_gen)
+        c, r = verdict_codes(A, plan.tol)
+        codes[sel], rho[sel] = c, r
+    return rho, codes
+
+
+# ============================================================================ building the plan
+
+def _symbol(p: _Param, i: int):
+    import sympy as sp
+
+    return sp.Symbol(f"_sweep{i}_{p.key}", **dict(p.assumptions))
+
+
+def _symbolic_game(system, loss, params, reg_specs, convention, values: dict):
+    """The game with sympy symbols (or numbers) for its swept parameters; ``values`` maps
+    ``("game", key)`` / ``("reg", index, key)`` to the symbol or number."""
+    from dataclasses import replace
+
+    import sympy as sp
+
+    from stabcheck.games import make_game
+    from stabcheck.games.base import exact
+    from stabcheck.regularizers import REGULARIZERS
+    from stabcheck.specs import check_params
+
+    game_vals = {k[1]: v for k, v in values.items() if k[0] == "game"}
+    p = dict(params or {})
+    if system == "gaussian" and game_vals:
+        for k in game_vals:
+            if k in p:
+                raise BadInput(f"gaussian.{k} is both fixed (--{k}) and on --grid; drop one")
+        if "mean" in game_vals and len(p.get("mean", [0])) != 1:
+            raise BadInput("gaussian.mean can be swept in the 1-D Gaussian game only (--mean with one value)")
+        game = make_game("gaussian", loss, p, (), "thesis")
+        st = game.structure
+        n = game.n_gen
+        if "sigma2" in game_vals:
+            s2 = game_vals["sigma2"]
+            st = replace(st, cov_real=s2 * sp.eye(n), cov_fake=s2 * sp.eye(n))
+        eq = list(game.equilibrium)
+        if "mean" in game_vals:
+            m = exact(game_vals["mean"])
+            st = replace(st, mu_real=[m])
+            eq = [m] + eq[1:]
+        L_G, L_D = st.losses()
+        gp = dict(game.params)
+        for k in game_vals:
+            gp[k] = "swept"
+        game = game.with_(L_G=L_G, L_D=L_D, structure=st, equilibrium=eq, params=gp)
+    else:
+        game = make_game(system, loss, p, (), "thesis" if system == "gaussian" else None)
+    for i, spec in enumerate(reg_specs):
+        if spec.name not in REGULARIZERS:
+            from stabcheck.regularizers import make_regularizer
+
+            make_regularizer(str(spec))  # raises the standard BadInput
+        fn, allowed, required = REGULARIZERS[spec.name]
+        kw = check_params(spec, allowed, what="regularizer")
+        for key in list(allowed):
+            if ("reg", i, key) in values:
+                if key in kw:
+                    raise BadInput(f"{spec.name}.{key} is both in --reg {spec} and on --grid; drop one")
+                kw[key] = values[("reg", i, key)]
+        missing = [k for k in required if k not in kw]
+        if missing:
+            raise BadInput(f"regularizer {spec.name!r} needs {', '.join(missing)} (in --reg, or on --grid)")
+        game = fn(**kw)(game)
+    if convention is not None:
+        game = game.in_convention(convention)
+    return game
+
+
+def _method_parts(method_spec):
+    """(rule name, fixed rule params, transform name or None, fixed gamma or None)."""
+    from stabcheck.fields import TRANSFORM_BLOCKS
+    from stabcheck.rules import RULES
+    from stabcheck.specs import check_params, parse_spec
+
+    if method_spec.name in RULES:
+        _, allowed = RULES[method_spec.name]
+        return method_spec.name, check_params(method_spec, allowed, what="update rule"), None, None
+    if method_spec.name in TRANSFORM_BLOCKS:
+        params = dict(method_spec.params)
+        rule = params.pop("rule", "sim")
+        if not isinstance(rule, str) or parse_spec(rule).name not in RULES:
+            raise BadInput(f"method {method_spec}: rule must be one of {', '.join(RULES)}")
+        from stabcheck.specs import Spec
+
+        kw = check_params(Spec(method_spec.name, params), {"gamma": float}, what="field transform")
+        if "gamma" in kw and not kw["gamma"] >= 0:
+            raise BadInput(f"{method_spec.name}: gamma must be >= 0, got {kw['gamma']}")
+        rspec = parse_spec(rule)
+        return rspec.name, check_params(rspec, RULES[rspec.name][1], what="update rule"), method_spec.name, kw.get("gamma")
+    raise BadInput(f"unknown method {method_spec.name!r}; valid: {', '.join(list(RULES) + list(TRANSFORM_BLOCKS))}")
+
+
+@dataclass
+class SweepResult:
+    """A stability map: spectral radius and verdict over a grid.
+
+    Attributes
+    ----------
+    axes : list of Axis
+        The grid axes (first varies slowest).
+    spectral_radius : ndarray, shape = grid shape
+    codes : ndarray of int8, shape = grid shape
+        0 converges, 1 neutral, 2 diverges (:data:`VERDICTS`).
+    info : dict
+        System, method, regularizers, convention, path, executor, timing.
+    """
+
+    axes: list
+    spectral_radius: np.ndarray
+    codes: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(a.n for a in self.axes)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def verdict_names(self) -> np.ndarray:
+        return np.array(VERDICTS, dtype=object)[self.codes]
+
+    def counts(self) -> dict:
+        c = np.bincount(self.codes.reshape(-1).astype(np.int64), minlength=3)
+        return {name: int(c[i]) for i, name in enumerate(VERDICTS)}
+
+    def point(self, flat_index: int) -> dict:
+        """Parameter values (qualified names) of one grid point (C-order index)."""
+        idx = np.unravel_index(int(flat_index), self.shape)
+        return {a.qualified or a.name: float(a.values[i]) for a, i in zip(self.axes, idx)}
+
+    def analyze_command(self, flat_index: int) -> str:
+        """A ``stabcheck analyze`` command that checks one grid point."""
+        p = self.point(flat_index)
+        info = self.info
+        regs = [dict(r) for r in info["regularizers_parsed"]]
+        for q, v in p.items():
+            owner, _, key = q.partition(".")
+            for r in regs:
+                if r["name"] == owner and key:
+                    r["params"][key] = v
+        game_params = dict(info.get("game_params", {}))
+        method = dict(info["method_parsed"])
+        for q, v in p.items():
+            if q == f"{method['name']}.gamma":
+                method["params"]["gamma"] = v
+            elif q.startswith("alt."):
+                method["params"][q[4:]] = int(v)
+            elif q.startswith("gaussian."):
+                game_params[q[9:]] = v
+            elif q != "eta" and "." not in q:
+                game_params[q] = v
+        from stabcheck.specs import format_spec
+
+        parts = ["stabcheck analyze", f"--system {info['system']['name']}"]
+        if info["system"].get("loss"):
+            parts.append(f"--loss {info['system']['loss']}")
+        for k, v in game_params.items():
+            if info["system"]["name"] == "gaussian" and k in ("mean", "sigma2", "dim"):
+                parts.append(f"--{k} {','.join(repr(float(x)) for x in np.atleast_1d(v))}")
+            else:
+                parts.append(f"--param {k}={v!r}")
+        for r in regs:
+            parts.append(f"--reg {format_spec(r['name'], r['params'])}")
+        if info.get("convention_arg"):
+            parts.append(f"--convention {info['convention_arg']}")
+        parts.append(f"--method {format_spec(method['name'], method['params'])}")
+        parts.append(f"--eta {p.get('eta', info.get('eta_fixed'))!r}")
+        return " ".join(parts)
+
+    # ---------------------------------------------------------------- output
+    def to_json(self) -> dict:
+        rho = self.spectral_radius
+        return {
+            "system": self.info["system"], "method": self.info["method"],
+            "regularizers": self.info["regularizers"], "convention": self.info["convention"],
+            **({"eta": self.info["eta_fixed"]} if self.info.get("eta_fixed") is not None else {}),
+            "grid": {"axes": [a.to_json() for a in self.axes], "shape": list(self.shape), "order": "C (first axis slowest)"},
+            "spectral_radius": np.where(np.isfinite(rho), rho, np.nan).tolist(),
+            "verdict": self.verdict_names().tolist(),
+            "counts": self.counts(),
+            "tolerance": {"spectral_radius": self.info["tol"], "verdicts": "floating point (numeric_verdict_matrix)"},
+            "path": self.info["path"], "executor": self.info.get("executor"),
+            "timing": self.info.get("timing"),
+        }
+
+    def csv_text(self) -> str:
+        """CSV: one row per point, columns = parameters (qualified), spectral_radius, verdict."""
+        grids = np.meshgrid(*[a.values for a in self.axes], indexing="ij")
+        cols = [g.reshape(-1) for g in grids]
+        rho = self.spectral_radius.reshape(-1)
+        names = self.verdict_names().reshape(-1)
+        head = ",".join([a.qualified or a.name for a in self.axes] + ["spectral_radius", "verdict"])
+        lines = [head]
+        for i in range(self.size):
+            lines.append(",".join([repr(float(c[i])) for c in cols] + [repr(float(rho[i])), names[i]]))
+        return "\n".join(lines) + "\n"
+
+    def write_csv(self, path) -> None:
+        from stabcheck.io import write_text_atomic
+
+        write_text_atomic(path, self.csv_text())
+
+    def write_json(self, path) -> None:
+        import json
+
+        from stabcheck.io import write_text_atomic
+
+        write_text_atomic(path, json.dumps(_clean(self.to_json())) + "\n")
+
+    def plot(self, path=None, *, ax=None, title: Optional[str] = None, colorbar: bool = True):
+        """Heat map of ``log10 rho`` with the ``rho = 1`` contour (2 axes) or a curve (1 axis).
+
+        Colours: ``log10 rho``, blue converges (``rho < 1``), red diverges, white at
+        ``rho = 1``; each side has its own scale (clipped at ``rho = 10^-2`` and ``10^2``); grey
+        cells are neutral verdicts (an eigenvalue on the unit circle within the tolerance);
+        the black line is the ``rho = 1`` contour (neutral cells count as ``rho = 1``, so it
+        is the edge of the diverging region). Log-spaced axes are drawn on log scales.
+        Writes ``path`` atomically when given; returns the matplotlib Axes.
+        """
+        return plot_map(self, path, ax=ax, title=title, colorbar=colorbar)
+
+
+def _clean(o):
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    return o
+
+
+# ============================================================================ the sweep
+
+def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence[str] = (),
+          params: Optional[dict] = None, convention: Optional[str] = None, eta: Optional[float] = None,
+          executor=None, chunk: int = DEFAULT_CHUNK, symbolic: bool = True, tol: float = RHO_TOL) -> SweepResult:
+    """Spectral radius and verdict of ``method`` at every point of ``grid``.
+
+    Parameters
+    ----------
+    system, loss, params, regs, convention
+        The game, as for :func:`stabcheck.games.make_game`; a regularizer spec may leave
+        out a parameter that is on the grid (``regs=["noise"]`` with ``sigma`` swept).
+    method : str
+        One method spec (``sim``, ``alt:n_d=5``, ``jare``, ``conopt:rule=eg``, ...); a swept
+        ``gamma`` may be left out of it.
+    grid : str, sequence of str, or list of Axis
+        ``name=lo:hi:n[:log],...`` (module docstring).
+    eta : float, optional
+        The step size when ``eta`` is not on the grid.
+    executor : Executor, optional
+        :mod:`stabcheck.executors` executor (default: serial).
+    chunk : int
+        Grid points per task.
+    symbolic : bool
+        Use the symbolic path when the game allows it (False forces the loop path; the two
+        agree to rounding, which the tests check).
+    tol : float
+        Verdict tolerance (:data:`stabcheck.linearize.RHO_TOL`).
+
+    Returns
+    -------
+    SweepResult
+    """
+    from stabcheck.analysis import check_eta
+    from stabcheck.executors import SerialExecutor
+    from stabcheck.specs import parse_spec
+
+    t0 = time.perf_counter()
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise BadInput(f"--chunk must be an integer >= 1, got {chunk!r}")
+    mspec = parse_spec(method, what="method")
+    rule_name, rule_params, tname, tgamma = _method_parts(mspec)
+    reg_specs = [parse_spec(r, what="regularizer") for r in regs]
+    axes = parse_grid(grid) if not (isinstance(grid, list) and grid and isinstance(grid[0], Axis)) else list(grid)
+    resolved = resolve(axes, system, mspec, reg_specs)
+    axes = [a for a, _ in resolved]
+    by_q = {p.qualified: (i, p) for i, (_, p) in enumerate(resolved)}
+    if "eta" in by_q:
+        if eta is not None:
+            raise BadInput("eta is both given (--eta) and on --grid; drop one")
+        eta_fixed = None
+    else:
+        if eta is None:
+            raise BadInput("give --eta, or put eta on --grid (e.g. eta=1e-3:1:200:log)")
+        eta_fixed = check_eta(eta)
+    rule_axes = {p.key: i for i, (_, p) in enumerate(resolved) if p.owner == "rule"}
+    for k in rule_axes:
+        if k in rule_params:
+            raise BadInput(f"alt.{k} is both in --method {method} and on --grid; drop one")
+    if tname is not None and f"{tname}.gamma" in by_q and tgamma is not None:
+        raise BadInput(f"{tname}.gamma is both in --method {method} and on --grid; drop one")
+    _make_rule(rule_name, dict(rule_params, **{k: 1 for k in rule_axes}))  # validate fixed rule params
+
+    user = ":" in system
+    jac_params = [(i, p) for i, (_, p) in enumerate(resolved) if p.owner not in ("eta", "rule")]
+    values_shape = tuple(a.n for a in axes)
+    plan = _Plan(rule_name=rule_name, rule_params=dict(rule_params), n_gen=0, dim=0,
+                 axes_values=[a.values for a in axes], eta_axis=by_q["eta"][0] if "eta" in by_q else None,
+                 eta_fixed=eta_fixed, rule_axes=rule_axes, tol=tol)
+    path = "symbolic"
+    game = None
+    if symbolic and not user:
+        syms = {}
+        values: dict = {}
+        for n_sym, (i, p) in enumerate(jac_params):
+            s = _symbol(p, n_sym)
+            syms[i] = s
+            values[("game", p.key) if p.owner == "game" else ("reg", p.index, p.key) if p.owner == "reg"
+                   else ("transform",)] = s
+        game = _symbolic_game(system, loss, params, reg_specs, convention, values)
+        f = _field(game, tname, values.get(("transform",), tgamma if tgamma is not None else 1.0))
+        J_expr = f.jacobian_exact()
+        if J_expr is None:
+            path = "loop"
+        else:
+            free = J_expr.free_symbols
+            order = [i for i in syms if syms[i] in free]
+            plan.J_expr, plan.sym_axes, plan.symbols = J_expr, tuple(order), tuple(syms[i] for i in order)
+    else:
+        path = "loop"
+    if path == "loop":
+        table_axes = tuple(i for i, _ in jac_params)
+        combos = list(itertools.product(*[axes[i].values for i in table_axes])) if table_axes else [()]
+        Js = []
+        for combo in combos:
+            game = _numeric_game(system, loss, params, reg_specs, convention,
+                                 {jac_params[j][1]: float(v) for j, v in enumerate(combo)})
+            gamma = next((float(v) for j, v in enumerate(combo) if jac_params[j][1].owner == "transform"), None)
+            f = _field(game, tname, gamma if gamma is not None else (tgamma if tgamma is not None else 1.0))
+            Js.append(f.jacobian_numeric())
+        plan.J_table = np.array(Js, dtype=float)
+        plan.table_axes = table_axes
+    plan.n_gen, plan.dim = game.n_gen, game.dim
+    t_setup = time.perf_counter() - t0
+
+    total = int(np.prod(values_shape))
+    blocks = [(s, min(s + int(chunk), total)) for s in range(0, total, int(chunk))]
+    ex = executor if executor is not None else SerialExecutor()
+    task = functools.partial(evaluate_block, plan)
+    t1 = time.perf_counter()
+    parts = ex.map(task, blocks)
+    t_eval = time.perf_counter() - t1
+    rho = np.concatenate([p[0] for p in parts]).reshape(values_shape) if parts else np.zeros(values_shape)
+    codes = np.concatenate([p[1] for p in parts]).reshape(values_shape) if parts else np.zeros(values_shape, np.int8)
+
+    from stabcheck.analysis import _convention_text
+
+    rule_obj = _make_rule(rule_name, dict(rule_params, **{k: 1 for k in rule_axes}))
+    info = {
+        "system": {"name": system, "loss": loss, "params": _jsonable(params or {}), "dim": game.dim,
+                   "n_gen": game.n_gen, "n_disc": game.dim - game.n_gen},
+        "method": method, "regularizers": list(regs),
+        "method_parsed": {"name": mspec.name, "params": dict(mspec.params)},
+        "regularizers_parsed": [{"name": s.name, "params": dict(s.params)} for s in reg_specs],
+        "game_params": _jsonable(params or {}), "convention_arg": convention,
+        "convention": _convention_text(game),
+        "order": f"{rule_obj.first} first" if rule_name == "alt" else None,
+        "eta_fixed": eta_fixed, "tol": tol, "path": path,
+        "executor": ex.describe(), "chunk": int(chunk), "tasks": len(blocks),
+        "timing": {"setup_s": t_setup, "evaluate_s": t_eval, "points": total,
+                   "points_per_s": total / t_eval if t_eval > 0 else None},
+    }
+    return SweepResult(axes=axes, spectral_radius=rho, codes=codes, info=info)
+
+
+def _jsonable(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, np.ndarray):
+            v = v.tolist()
+        out[k] = v if isinstance(v, (int, float, str, list, bool, type(None))) else str(v)
+    return out
+
+
+def _field(game, tname, gamma):
+    from stabcheck.fields import FieldTransform, game_field
+
+    f = game_field(game)
+    return FieldTransform(tname, gamma)(f) if tname else f
+
+
+def _numeric_game(system, loss, params, reg_specs, convention, vals: dict):
+    """The game at one combination of (non-eta, non-rule) parameter values."""
+    from stabcheck.games import make_game
+    from stabcheck.specs import format_spec
+
+    p = dict(params or {})
+    regs = []
+    for i, s in enumerate(reg_specs):
+        rp = dict(s.params)
+        for q, v in vals.items():
+            if q.owner == "reg" and q.index == i:
+                if q.key in rp:
+                    raise BadInput(f"{s.name}.{q.key} is both in --reg {s} and on --grid; drop one")
+                rp[q.key] = v
+        regs.append(format_spec(s.name, rp))
+    for q, v in vals.items():
+        if q.owner in ("game", "user"):
+            if q.key in p:
+                raise BadInput(f"{q.qualified} is both fixed and on --grid; drop one")
+            if q.owner == "game" and q.key == "mean":
+                v = [v]
+            p[q.key] = v
+    return make_game(system, loss, p, regs, convention)
+
+
+# ============================================================================ plotting
+
+def plot_map(result: SweepResult, path=None, *, ax=None, title: Optional[str] = None, colorbar: bool = True):
+    """See :meth:`SweepResult.plot`."""
+    from matplotlib.colors import ListedColormap, TwoSlopeNorm
+    from matplotlib.figure import Figure
+
+    axes = result.axes
+    if len(axes) not in (1, 2):
+        raise BadInput(f"a map plot needs a grid with 1 or 2 parameters, this one has {len(axes)} "
+                       "(use --csv or --json for the values)")
+    own = ax is None
+    if own:  # a bare Figure (no pyplot): no backend switch, nothing left open
+        fig = Figure(figsize=(5.2, 4.0), dpi=100)
+        ax = fig.subplots()
+    else:
+        fig = ax.figure
+    rho = np.asarray(result.spectral_radius, dtype=float)
+    neutral = result.codes == 1
+    with np.errstate(divide="ignore"):
+        lr = np.log10(np.where(np.isfinite(rho), rho, np.nan))
+    finite = lr[np.isfinite(lr)]
+    # each side of rho = 1 gets its own range (slow convergence stays visible next to fast divergence)
+    lo = min(max(float(finite.min()) if finite.size else -1.0, -2.0), -1e-3)
+    hi = max(min(float(finite.max()) if finite.size else 1.0, 2.0), 1e-3)
+    if len(axes) == 1:
+        a = axes[0]
+        ax.plot(a.values, rho, color="k", lw=1.2)
+        ax.axhline(1.0, color="r", lw=0.8, ls="--", label="rho = 1")
+        ax.set_xlabel(a.qualified or a.name)
+        ax.set_ylabel("spectral radius rho")
+        if a.log:
+            ax.set_xscale("log")
+        ax.legend(loc="best", fontsize=8)
+    else:
+        xa, ya = axes[0], axes[1]  # first grid axis on x, second on y
+        x, y = xa.values, ya.values
+        Z = np.clip(np.where(np.isnan(lr), hi, lr), lo, hi).T
+        mesh = ax.pcolormesh(x, y, Z, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, lo, hi), shading="nearest",
+                             rasterized=True)
+        if np.any(neutral):
+            ax.pcolormesh(x, y, np.where(neutral, 1.0, np.nan).T, cmap=ListedColormap(["0.7"]),
+                          shading="nearest", rasterized=True)
+        contour_vals = np.where(neutral, 1.0, np.where(np.isfinite(rho), rho, 1e300)).T
+        if np.nanmin(contour_vals) < 1 < np.nanmax(contour_vals) and min(len(x), len(y)) >= 2:
+            ax.contour(x, y, contour_vals, levels=[1.0], colors="k", linewidths=1.0)
+        ax.set_xlabel(xa.qualified or xa.name)
+        ax.set_ylabel(ya.qualified or ya.name)
+        if xa.log:
+            ax.set_xscale("log")
+        if ya.log:
+            ax.set_yscale("log")
+        if colorbar:
+            cb = fig.colorbar(mesh, ax=ax)
+            cb.set_label("log10 rho  (grey: neutral; line: rho = 1)")
+    if title:
+        ax.set_title(title, fontsize=9)
+    if own and path is not None:
+        from stabcheck.io import atomic_path
+
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
+    return ax
