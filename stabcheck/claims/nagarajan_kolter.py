@@ -1,0 +1,161 @@
+"""Claims of Nagarajan & Kolter (NeurIPS 2017), *Gradient descent GAN optimization is locally
+stable* (talk slides, papers/001).
+
+Convention: ``V(theta_G, theta_D) = E_data f(D(x)) + E_z f(-D(G(z)))``, D maximizes (scores real
+data high): stabcheck's thesis convention. Their dynamics are continuous time (infinitesimal
+simultaneous gradient steps): the verdicts below are about the field's Jacobian (Hurwitz or
+not); discrete-time facts are reported as details.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import sympy as sp
+
+from stabcheck.claims import _engine as E
+from stabcheck.claims.registry import claim
+from stabcheck.claims.verdicts import all_of, decide, outcome
+
+SRC = "Nagarajan & Kolter (NeurIPS 2017), 'Gradient descent GAN optimization is locally stable' (slides)"
+CONV = ("theta_G = stabcheck theta (minimizes), theta_D = stabcheck psi (maximizes); V is stabcheck's L in the thesis "
+        "convention (D scores real data high); continuous-time Sim dynamics = the field v.")
+
+NK_GAMES = (([0], 1), ([1], "1/4"), ([3], "1/100"))
+
+
+def _assumptions(game) -> tuple:
+    """(A1, A2, A3) evaluated exactly at the game's equilibrium, with their values."""
+    syms = game.symbols
+    at = dict(zip(syms, game.equilibrium))
+    a1 = all(sp.simplify(e.xreplace(at).doit()) == 0 for e in game.field_expr)
+    Hd = sp.hessian(game.L_D, game.psi).xreplace(at).doit()
+    a2 = all(ev < 0 for ev in np.linalg.eigvalsh(np.array(Hd.evalf(30).tolist(), dtype=float)))
+    grad = sp.Matrix([sp.diff(game.L_D, p) for p in game.psi])
+    gn = (grad.T * grad)[0, 0]
+    # the Hessian in theta of ||grad_psi V||^2 at psi = psi*: substitute psi first (cheaper, same value)
+    gn_psi = gn.xreplace(dict(zip(game.psi, game.equilibrium[game.n_gen:]))).doit()
+    H3 = sp.hessian(gn_psi, game.theta).xreplace(at).doit()
+    a3 = all(ev > 0 for ev in np.linalg.eigvalsh(np.array(H3.evalf(30).tolist(), dtype=float)))
+    return a1, a2, a3
+
+
+def check_local_stability(games=NK_GAMES, require_full_rank: bool = True, n_fuzz: int = 40, seed: int = 6):
+    """Theorem: A1-A3 imply a Hurwitz Jacobian. Concrete games (exact) + the main lemma fuzzed
+    on random ``[[N, B], [-B^T, 0]]`` (N negative definite; B of full column rank if
+    ``require_full_rank``)."""
+    from stabcheck.games import make_game
+    from stabcheck.linearize import exact_hurwitz
+
+    parts = []
+    for mean, s2 in games:
+        g = E.gaussian("bce", mean, s2)
+        a1, a2, a3 = _assumptions(g)
+        J = E.field_jacobian(g)
+        hur = exact_hurwitz(J)
+        ok = (not (a1 and a2 and a3)) or hur
+        txt = f"v = {mean}, s2 = {s2}: A1 {a1}, A2 {a2}, A3 {a3}, Hurwitz (exact Routh-Hurwitz) {hur}"
+        parts.append(outcome(ok, txt, "exact arithmetic", counterexample=None if ok else txt,
+                             command=f"stabcheck analyze --system gaussian --loss bce --mean {','.join(map(str, mean))} "
+                                     f"--sigma2 {s2} --eta 0.1 --method sim"))
+    rng = np.random.default_rng(seed)
+    worst, count = -np.inf, 0
+    shapes = [(1, 1), (1, 3), (2, 2), (2, 4), (3, 3)] + ([] if require_full_rank else [(2, 1), (3, 2)])
+    for k in range(n_fuzz):
+        m, n = shapes[k % len(shapes)]   # m generator (columns of B), n discriminator (rows)
+        P = rng.standard_normal((m, n)).round(3)
+        M = rng.standard_normal((n, n)).round(3)
+        Q = -(M @ M.T + 1e-3 * np.eye(n))
+        if require_full_rank and np.linalg.matrix_rank(P) < m:
+            continue
+        A = np.array(E.field_jacobian(make_game("general", None, {"P": P.tolist(), "Q": Q.tolist()})).evalf(30).tolist(),
+                     dtype=float)
+        worst = max(worst, float(np.max(np.linalg.eigvals(A).real)))
+        count += 1
+    ok = worst < 0 and max(abs(worst), 0) > 1e-12
+    rng_txt = f"{count} random instances, (generator, discriminator) dims in {shapes}, N = -(M M^T + 1e-3 I)"
+    parts.append(outcome(ok, f"main lemma fuzzed on {rng_txt}: max Re(lambda) = {E.fmt(worst, 3)}", "fuzzed",
+                         counterexample=None if ok else f"an instance with max Re(lambda) = {E.fmt(worst, 3)} "
+                                                        "(B rank deficient: more generator than discriminator parameters)"))
+    res = all_of(parts)
+    return decide(res, command="stabcheck analyze --system gaussian --loss bce --mean 1 --sigma2 0.25 --eta 0.1 --method sim")
+
+
+@claim(id="nagarajan-kolter/thm-local-stability", source=SRC, location="slides 'Assumption 1-3', 'Main result', 'Main lemma'",
+       statement="Under Assumptions 1-3 (p_G = p_data and D* = 0; grad^2_D V negative definite; grad^2_G ||grad_D V||^2 "
+                 "positive definite at the equilibrium), the Jacobian of simultaneous gradient descent at the equilibrium "
+                 "has eigenvalues with strictly negative real parts (locally exponentially stable).",
+       convention=CONV + " Concrete games: the 1-D and 2-D Gaussian GANs (`--system gaussian --loss bce`), which satisfy A1-A3.")
+def thm_local_stability():
+    return check_local_stability()
+
+
+def check_exists_nonconvergent(candidates: Sequence = (("wgan", ()),)):
+    """There exists a WGAN equilibrium where simultaneous gradient descent does not converge
+    locally: searched among Dirac-GAN candidates (loss, regularizers)."""
+    from stabcheck.linearize import exact_hurwitz
+
+    tried = []
+    for loss, regs in candidates:
+        g = E.dirac(loss, regs, convention="thesis")
+        J = E.field_jacobian(g)
+        th, ps = g.theta[0], g.psi[0]
+        conserved = sp.simplify(th * g.field_expr[0] + ps * g.field_expr[1]) == 0
+        hur = exact_hurwitz(J)
+        tried.append(f"{loss}{' ' + ' '.join(regs) if regs else ''}: Hurwitz {hur}, |x| conserved {conserved}")
+        if conserved and not hur:
+            reg_txt = "".join(f" --reg {r}" for r in regs)
+            return decide(outcome(True, f"WGAN Dirac-GAN (V = -psi theta): field Jacobian {J.tolist()} has eigenvalues "
+                                        f"+-i (not Hurwitz), and d|x|^2/dt = 0 identically: no trajectory from x0 != 0 "
+                                        f"converges", ("symbolic identity", "exact arithmetic"),
+                                  command=f"stabcheck simulate --system dirac --loss {loss}{reg_txt} --convention thesis "
+                                          f"--eta 0.01 --compare sim --x0 1,1 --steps 1000"))
+    return decide(outcome(None, "no candidate equilibrium found: " + "; ".join(tried)))
+
+
+@claim(id="nagarajan-kolter/wgan-counterexample", source=SRC, location="slide 'WGAN', Theorem",
+       statement="There exists an equilibrium for simultaneous gradient descent WGAN that does not converge locally.",
+       convention=CONV)
+def wgan_counterexample():
+    return check_exists_nonconvergent()
+
+
+def check_gradnorm(h_steps=(0.1, 0.5, 1.0)):
+    """Generator regularization ``r ||grad_D V||^2`` on the WGAN Dirac-GAN: Hurwitz for which r?"""
+    from stabcheck.regularizers import gradnorm
+    from stabcheck.rules import Sim
+
+    r = sp.Symbol("r", positive=True)
+    g = gradnorm(r)(E.dirac("wgan", convention="thesis"))
+    J = E.field_jacobian(g)
+    tr, det = sp.simplify(J.trace()), sp.simplify(J.det())
+    hurwitz_all = bool((-tr).is_positive and det.is_positive)   # 2x2: Hurwitz iff tr < 0 < det
+    details = []
+    for hh in h_steps:
+        rs = np.logspace(-3, 2, 161)
+        stable = [float(x) for x in rs if E.spectral_radius(E.map_matrix(Sim(), _n(J, r, x), hh, 1)) < 1]
+        details.append(f"Sim-GDA with step h = {hh}: spectral radius < 1 for r in [{E.fmt(min(stable), 3)}, "
+                       f"{E.fmt(max(stable), 3)}] on a log grid of r in [1e-3, 1e2] (numerical)" if stable else
+                       f"Sim-GDA with step h = {hh}: no stable r on the grid")
+    ok = hurwitz_all
+    return decide(outcome(ok, f"WGAN Dirac-GAN with the generator term r ||grad_D V||^2 (stabcheck gradnorm:gamma=r), r "
+                              f"symbolic: field Jacobian {J.tolist()}, trace {tr} < 0 and det {det} > 0 for every r > 0: "
+                              "locally exponentially stable for every weight (so for small weights)",
+                          "symbolic identity", counterexample=None if ok else f"trace {tr}, det {det}",
+                          command="stabcheck analyze --system dirac --loss wgan --convention thesis --reg gradnorm:gamma=0.5 "
+                                  "--eta 0.1 --method sim",
+                          details=details))
+
+
+def _n(J, r, x):
+    return np.array(J.xreplace({r: sp.Float(x, 30)}).evalf(30).tolist(), dtype=float)
+
+
+@claim(id="nagarajan-kolter/gradient-norm-reg", source=SRC, location="slide 'Gradient-norm based regularization'",
+       statement="With the generator update theta_G' = -grad_G V - eta grad_G ||grad_D V||^2, the equilibrium of the "
+                 "regularized simultaneous gradient descent (W)GAN is locally exponentially stable when eta is not too "
+                 "large.",
+       convention=CONV + " The slides' eta is the regularization weight r (stabcheck `--reg gradnorm:gamma=r`), not a step size.")
+def gradient_norm_reg():
+    return check_gradnorm()

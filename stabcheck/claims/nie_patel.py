@@ -1,0 +1,502 @@
+"""Claims of Nie & Patel (UAI 2019), *Towards a Better Understanding and Regularization of
+GAN Training Dynamics* (papers/002).
+
+Conventions: Nie & Patel's generator phi is stabcheck's theta, their discriminator theta is
+stabcheck's psi; their objective ``f = E g1(D(x)) + E g2(D(G(z)))`` is stabcheck's ``gaussian``
+system in the thesis convention (discriminator scores real data high); ``s2 = sigma^2``,
+``beta2 = sigma^2 + ||v||^2``. Regularizers (genreg, ConOpt, discreg, JARE) are stabcheck's
+field transforms (gradient-norm penalties, weight gamma as in the paper). Spectra are
+invariant under psi -> -psi, so they do not depend on the sign convention.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+from stabcheck.claims import _engine as E
+from stabcheck.claims.registry import claim
+from stabcheck.claims.verdicts import decide, outcome
+
+SRC = "Nie & Patel (UAI 2019), 'Towards a Better Understanding and Regularization of GAN Training Dynamics'"
+CONV = ("phi (generator) = stabcheck theta; theta (discriminator) = stabcheck psi; the simple example is "
+        "`--system gaussian --loss bce --mean 0,...,0,mu --sigma2 s2` (thesis convention, equilibrium (v, 0)).")
+GAMMA = sp.Symbol("gamma", positive=True)
+
+
+def _cmd(mean, s2, method="sim", eta=0.1):
+    return (f"stabcheck analyze --system gaussian --loss bce --mean {','.join(str(m) for m in mean)} "
+            f"--sigma2 {s2} --eta {eta} --method {method}")
+
+
+@functools.lru_cache(maxsize=64)
+def _J(mean: tuple, s2, transform: str = ""):
+    """Exact field Jacobian of the simple example (transform with symbolic gamma)."""
+    g = E.gaussian("bce", list(mean), s2)
+    if not transform:
+        return E.field_jacobian(g)
+    return E.transformed_jacobian(g, transform, GAMMA)
+
+
+def _num(J: sp.Matrix, gamma=None) -> np.ndarray:
+    if gamma is not None:
+        J = J.xreplace({GAMMA: sp.Rational(str(gamma))})
+    return np.array(J.evalf(30).tolist(), dtype=float)
+
+
+def _beta2(mean, s2):
+    return sp.Rational(str(s2)) + sum(sp.Rational(str(m)) ** 2 for m in mean)
+
+
+def _factors(J: np.ndarray) -> tuple:
+    from stabcheck.analysis import field_factors
+
+    ff = field_factors(E.eig_numeric(J))
+    z, t = ff["phase_factor"], ff["conditioning_factor"]
+    return (math.inf if z is None else z), (math.inf if t is None else t)
+
+
+# ----------------------------------------------------------------------------- Lemma 1
+
+def check_lemma1(sense: str = "per-player", n_points: int = 30):
+    """Concavity of f: ``per-player`` (in phi for fixed theta and in theta for fixed phi:
+    the usual meaning of concave-concave) or ``joint``."""
+    from stabcheck.games.base import lambdify_vector
+
+    g = E.gaussian("bce", [0, 1], 1)
+    f = g.L_D  # Nie & Patel's objective (real-high orientation)
+    syms = g.symbols
+    H = sp.hessian(f, syms)
+    Hf = lambdify_vector(list(H), syms, "numpy")
+    X = np.asarray(g.equilibrium_numeric) + E.seeded_starts(n_points, len(syms), seed=3, scale=1.5)
+    Hs = Hf(X).reshape(n_points, len(syms), len(syms))
+    n = g.n_gen
+    worst_g = max(float(np.max(np.linalg.eigvalsh(Hk[:n, :n]))) for Hk in Hs)
+    worst_d = max(float(np.max(np.linalg.eigvalsh(Hk[n:, n:]))) for Hk in Hs)
+    H0 = np.array(H.xreplace(dict(zip(syms, g.equilibrium))).doit().evalf(30).tolist(), dtype=float)
+    joint_max = float(np.max(np.linalg.eigvalsh(H0)))
+    rng = f"{n_points} seeded points (v, 0) + 1.5 N(0, I), n = 2, v = (0, 1), s2 = 1"
+    if sense == "joint":
+        ok = joint_max <= 1e-12
+        return decide(outcome(ok, f"joint Hessian of f at the equilibrium has largest eigenvalue {E.fmt(joint_max)}",
+                              "exact arithmetic", counterexample=None if ok else
+                              f"(phi, theta) = (v, 0), v = (0, 1), s2 = 1: Hessian eigenvalue {E.fmt(joint_max)} > 0",
+                              command=_cmd([0, 1], 1)))
+    tol = 1e-10
+    ok = worst_g <= tol and worst_d <= tol
+    return decide(outcome(ok, f"Hessians of f in phi (fixed theta) and in theta (fixed phi) are negative semidefinite "
+                              f"on {rng}: largest eigenvalues {E.fmt(worst_g)} and {E.fmt(worst_d)}",
+                          "fuzzed", counterexample=None if ok else "a sampled point with a positive eigenvalue",
+                          details=[f"f is not jointly concave: the joint Hessian at the equilibrium has the positive "
+                                   f"eigenvalue {E.fmt(joint_max)} (concave-concave holds per player only)"]))
+
+
+@claim(id="nie-patel/lemma1", source=SRC, location="Lemma 1",
+       statement="The objective f(phi, theta) of the simple vanilla GAN (eq. 3) is concave-concave w.r.t. (phi, theta).",
+       convention=CONV)
+def lemma1():
+    return check_lemma1("per-player")
+
+
+# ----------------------------------------------------------------------------- Theorem 1
+
+NP_GRID = (([4], "1/25"), ([1], "1/2"), ([0], 3), ([0, 4], "1/25"), ([0, 1], "1/2"), ([0, 0], 1), ([0, 0, 2], 1))
+
+
+def _thm1_printed(s2, b2):
+    l12 = [(-s2 + sp.sqrt(s2 ** 2 - 4)) / 4, (-s2 - sp.sqrt(s2 ** 2 - 4)) / 4]
+    l34 = [(-b2 + sp.sqrt(b2 ** 2 - 4)) / 4, (-b2 - sp.sqrt(b2 ** 2 - 4)) / 4]
+    return l12, l34
+
+
+def check_thm1(printed: Callable, grid=NP_GRID):
+    """``printed(s2, beta2) -> (l12, l34)``; l12 each with multiplicity n-1, l34 once."""
+    for mean, s2 in grid:
+        s2e = sp.Rational(str(s2))
+        b2 = _beta2(mean, s2)
+        l12, l34 = printed(s2e, b2)
+        eigs = list(l12) * (len(mean) - 1) + list(l34)
+        J = _J(tuple(mean), s2)
+        d = E.charpoly_difference(J, eigs)
+        if d != 0:
+            got = ", ".join(E.fmt(complex(e)) for e in E.eig_numeric(J))
+            ce = f"n = {len(mean)}, v = {mean}, s2 = {s2}: engine eigenvalues {got}"
+            return decide(outcome(False, ce + " differ from the printed ones", "exact arithmetic", counterexample=ce,
+                                  command=_cmd(mean, s2)))
+    return decide(outcome(True, f"exact characteristic polynomial of the engine's field Jacobian at (v, 0) equals the "
+                                f"printed eigenvalues (l12 with multiplicity n-1, l34 once) on {len(grid)} games "
+                                f"(n = 1..3, s2 in {{1/25, 1/2, 1, 3}}, ||v|| in {{0, 1, 2, 4}})", "exact arithmetic",
+                          command=_cmd([0, 4], 0.04)))
+
+
+@claim(id="nie-patel/thm1", source=SRC, location="Theorem 1",
+       statement="In the simple vanilla GAN trained via SimGD, the Jacobian at the equilibrium has eigenvalues "
+                 "lambda_{1,2} = (-s2 +- sqrt(s2^2 - 4))/4 and lambda_{3,4} = (-beta2 +- sqrt(beta2^2 - 4))/4.",
+       convention=CONV)
+def thm1():
+    return check_thm1(_thm1_printed)
+
+
+# ----------------------------------------------------------------------------- Corollaries 1, 2
+
+def _best_contraction(J: np.ndarray, eta_hi: float) -> float:
+    from scipy.optimize import minimize_scalar
+
+    from stabcheck.rules import Sim
+
+    r = minimize_scalar(lambda e: E.spectral_radius(E.map_matrix(Sim(), J, e, J.shape[0] // 2)),
+                        bounds=(eta_hi * 1e-6, eta_hi), method="bounded", options={"xatol": eta_hi * 1e-12})
+    return float(r.fun)
+
+
+def check_cor1(step_bound: Callable, contraction: Callable, s2s=(0.01, 0.1, 0.5, 1, 1.9)):
+    """``step_bound(zeta)`` the largest stable step, ``contraction(zeta)`` the best per-step
+    factor ``(1 + 1/zeta^2)^(-1/2)`` implied by the iteration bound; v = 0 so that every
+    eigenvalue is lambda_{1,2}."""
+    from stabcheck.rules import Sim
+
+    worst_b = worst_c = 0.0
+    for s2 in s2s:
+        J = _num(_J((0,), s2))
+        zeta, _ = _factors(J)
+        eta_max = E.sup_stable_eta(Sim(), J, 1)
+        rb = abs(eta_max - step_bound(zeta)) / step_bound(zeta) if eta_max else math.inf
+        rc = abs(_best_contraction(J, eta_max) - contraction(zeta)) / contraction(zeta)
+        worst_b, worst_c = max(worst_b, rb), max(worst_c, rc)
+        if rb > 1e-6 or rc > 1e-6:
+            ce = (f"s2 = {s2}, v = 0: zeta = {E.fmt(zeta)}, engine's largest stable eta {E.fmt(eta_max)} vs printed "
+                  f"{E.fmt(step_bound(zeta))}; best contraction {E.fmt(_best_contraction(J, eta_max))} vs "
+                  f"{E.fmt(contraction(zeta))}")
+            return decide(outcome(False, ce, "numerical", counterexample=ce, command=_cmd([0], s2)))
+    return decide(outcome(True, f"on s2 in {list(s2s)} (v = 0): the engine's largest stable Sim-GDA step (scan + "
+                                f"bisection) matches 4/sqrt(1+zeta^2) to {E.fmt(worst_b, 2)} and its best spectral radius "
+                                f"over eta matches (1 + 1/zeta^2)^(-1/2) (so N >= 2 log(C0/eps)/log(1+1/zeta^2)) to "
+                                f"{E.fmt(worst_c, 2)} (relative)", "numerical", command=_cmd([0], 0.5)))
+
+
+@claim(id="nie-patel/cor1", source=SRC, location="Corollary 1",
+       statement="(Phase factor, 0 < s2 < 2.) Non-asymptotic local convergence needs 0 < eta < 4/sqrt(1+zeta^2); the "
+                 "number of iterations to an eps-error satisfies N >= 2 log(C0/eps)/log(1 + 1/zeta^2).",
+       convention=CONV)
+def cor1():
+    return check_cor1(lambda z: 4 / math.sqrt(1 + z * z), lambda z: (1 + 1 / (z * z)) ** -0.5)
+
+
+def check_cor2(step_bound: Callable, slow_rate: Callable, tau_formula: Callable, mus=(1.5, 2, 4, 10), s2="1/25"):
+    """``step_bound(tau)``, the slow mode's factor ``slow_rate(tau)`` at that step, and
+    ``tau_formula(beta2)``; n = 1 so that the eigenvalues are lambda_{3,4}."""
+    from stabcheck.rules import Sim
+
+    worst = 0.0
+    for mu in mus:
+        J = _num(_J((mu,), s2))
+        _, tau = _factors(J)
+        b2 = float(_beta2([mu], s2))
+        eta_max = E.sup_stable_eta(Sim(), J, 1)
+        ev = np.abs(np.linalg.eigvals(E.map_matrix(Sim(), J, step_bound(tau), 1)))
+        errs = [abs(tau - tau_formula(b2)) / tau, abs(eta_max - step_bound(tau)) / step_bound(tau),
+                abs(float(np.min(ev)) - slow_rate(tau)) / slow_rate(tau)]
+        worst = max(worst, *errs)
+        if max(errs) > 1e-6:
+            ce = (f"mu = {mu}, s2 = {s2}: tau {E.fmt(tau)} vs formula {E.fmt(tau_formula(b2))}; largest stable eta "
+                  f"{E.fmt(eta_max)} vs {E.fmt(step_bound(tau))}; slow factor {E.fmt(float(np.min(ev)))} vs {E.fmt(slow_rate(tau))}")
+            return decide(outcome(False, ce, "numerical", counterexample=ce, command=_cmd([mu], s2)))
+    return decide(outcome(True, f"n = 1, s2 = 1/25, ||v|| in {list(mus)} (beta2 > 2): engine's conditioning factor = "
+                                f"(beta2 + sqrt(beta2^2-4))^2/4, largest stable Sim-GDA step = 4/sqrt(tau), slow mode factor "
+                                f"at that step = 1 - 2/tau; worst relative error {E.fmt(worst, 2)}", "numerical",
+                          command=_cmd([4], 0.04)))
+
+
+@claim(id="nie-patel/cor2", source=SRC, location="Corollary 2",
+       statement="(Conditioning factor, beta2 > 2, tau = |lambda_3/lambda_4| = (beta2 + sqrt(beta2^2-4))^2/4.) The "
+                 "step size must satisfy 0 < eta < 4/sqrt(tau); for tau > 2, N > log(eps/C1)/log(1 - 2/tau).",
+       convention=CONV)
+def cor2():
+    return check_cor2(lambda t: 4 / math.sqrt(t), lambda t: 1 - 2 / t,
+                      lambda b2: (b2 + math.sqrt(b2 * b2 - 4)) ** 2 / 4)
+
+
+# ----------------------------------------------------------------------------- Theorem 2
+
+GAMMAS = (0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 1000)
+
+
+def check_thm2(methods=("genreg", "conopt", "discreg"), games=(((0, 4), "1/25"),), gammas=GAMMAS):
+    """No gamma > 0 lowers both the phase factor and the conditioning factor (engine's
+    field_factors of the transformed field)."""
+    observed = []
+    for mean, s2 in games:
+        z0, t0 = _factors(_num(_J(mean, s2)))
+        for m in methods:
+            Jg = _J(mean, s2, m)
+            zs, ts = zip(*[_factors(_num(Jg, g)) for g in gammas])
+            both = [g for g, z, t in zip(gammas, zs, ts) if z < z0 * (1 - 1e-12) and t < t0 * (1 - 1e-12)]
+            if both:
+                ce = (f"{m}:gamma={both[0]} on v = {list(mean)}, s2 = {s2} lowers the phase factor "
+                      f"({E.fmt(z0)} -> {E.fmt(zs[gammas.index(both[0])])}) and the conditioning factor "
+                      f"({E.fmt(t0)} -> {E.fmt(ts[gammas.index(both[0])])})")
+                return decide(outcome(False, ce, "numerical", counterexample=ce,
+                                      command=_cmd(list(mean), s2, f"{m}:gamma={both[0]}")))
+            observed.append(f"{m} on v = {list(mean)}, s2 = {s2}: zeta {E.fmt(z0)} -> [{E.fmt(min(zs))}, {E.fmt(max(zs))}], "
+                            f"tau {E.fmt(t0)} -> [{E.fmt(min(ts))}, {E.fmt(max(ts))}]")
+    return decide(outcome(True, f"for genreg, ConOpt and discreg with gamma in {list(gammas)} on the paper's example (s2 = 1/25, ||v|| = 4), no gamma "
+                                "lowers both the phase factor and the conditioning factor of the engine's regularized "
+                                "field Jacobian", "numerical", details=observed,
+                          command=_cmd([0, 4], 0.04, "genreg:gamma=10")))
+
+
+@claim(id="nie-patel/thm2", source=SRC, location="Theorem 2",
+       statement="In the simple vanilla GAN, none of only regularizing the generator, ConOpt, and only regularizing "
+                 "the discriminator can simultaneously alleviate the phase factor and the conditioning factor.",
+       convention=CONV + " Phase factor and conditioning factor are the engine's (max |Im/Re|, max|l|/min|l|).")
+def thm2():
+    return check_thm2()
+
+
+# ----------------------------------------------------------------------------- Theorem 3
+
+def _thm3_printed(s2, b2, g):
+    def pair(a):
+        r = sp.sqrt((a + g) ** 2 - (g ** 2 + 4))
+        return [(-(a + g) + r) / 4, (-(a + g) - r) / 4]
+
+    return pair(s2), pair(b2)
+
+
+def check_thm3(printed: Callable, games=(((0, 4), "1/25"), ((0, 1), "1/2"), ((3,), 1))):
+    """``printed(s2, beta2, gamma) -> (l12, l34)`` for JARE; gamma symbolic."""
+    for mean, s2 in games:
+        s2e, b2 = sp.Rational(str(s2)), _beta2(mean, s2)
+        l12, l34 = printed(s2e, b2, GAMMA)
+        J = _J(tuple(mean), s2, "jare")
+        d = E.charpoly_difference(J, list(l12) * (len(mean) - 1) + list(l34))
+        if d != 0:
+            ce = E.first_counter_sample(d, [GAMMA], [[0.1], [1], [10]])
+            g = ce["gamma"] if ce else "1"
+            got = ", ".join(E.fmt(complex(e)) for e in E.eig_numeric(J.xreplace({GAMMA: sp.Rational(g)})))
+            text = f"v = {list(mean)}, s2 = {s2}, gamma = {g}: engine eigenvalues {got} differ from the printed ones"
+            return decide(outcome(False, text, "symbolic identity", counterexample=text,
+                                  command=_cmd(list(mean), s2, f"jare:gamma={g}")))
+    return decide(outcome(True, f"the engine's JARE field Jacobian at (v, 0), symbolic in gamma, has exactly the printed "
+                                f"characteristic polynomial on {len(games)} games (n = 1, 2; s2 in {{1/25, 1/2, 1}})",
+                          ("symbolic identity", "exact arithmetic"), command=_cmd([0, 4], 0.04, "jare:gamma=1")))
+
+
+@claim(id="nie-patel/thm3", source=SRC, location="Theorem 3",
+       statement="In the simple vanilla GAN trained via JARE, the Jacobian's eigenvalues are "
+                 "lambda_{1,2} = (-(s2+gamma) +- sqrt((s2+gamma)^2 - (gamma^2+4)))/4 and "
+                 "lambda_{3,4} = (-(beta2+gamma) +- sqrt((beta2+gamma)^2 - (gamma^2+4)))/4.", convention=CONV)
+def thm3():
+    return check_thm3(_thm3_printed)
+
+
+# ----------------------------------------------------------------------------- Corollary 3
+
+def check_cor3(gamma_threshold: float = 2.0, mean=(0, 4), s2="1/25"):
+    """JARE: zeta non-increasing in gamma; tau non-increasing for gamma >= ``gamma_threshold``;
+    zeta -> 0 and tau -> 1."""
+    Jg = _J(tuple(mean), s2, "jare")
+    grid = sorted(set(np.round(np.concatenate([[0], np.logspace(-3, 4, 57), [gamma_threshold]]), 12)))
+    zs, ts = zip(*[_factors(_num(Jg, g)) if g > 0 else _factors(_num(_J(tuple(mean), s2))) for g in grid])
+    z_up = [(a, b) for a, b, za, zb in zip(grid, grid[1:], zs, zs[1:]) if zb > za * (1 + 1e-9)]
+    t_up = [(a, b) for a, b, ta, tb in zip(grid, grid[1:], ts, ts[1:]) if a >= gamma_threshold and tb > ta * (1 + 1e-9)]
+    zl, tl = _factors(_num(Jg, 10 ** 8))
+    ok = not z_up and not t_up and zl == 0 and tl < 1.01
+    # where tau starts to decrease (an observation, reported)
+    peak = grid[int(np.argmax(ts))]
+    text = (f"v = {list(mean)}, s2 = {s2}, {len(grid)} gammas in [0, 1e4]: zeta non-increasing "
+            f"({'yes' if not z_up else 'no'}), tau non-increasing for gamma >= {gamma_threshold:g} "
+            f"({'yes' if not t_up else 'no'}); at gamma = 1e8 zeta = {E.fmt(zl)}, tau = {E.fmt(tl)}")
+    ce = None if ok else (f"zeta increases on {z_up[0]}" if z_up else f"tau increases on {t_up[0]}" if t_up else text)
+    return decide(outcome(ok, text, "numerical", counterexample=ce, command=_cmd(list(mean), float(sp.Rational(s2)), "jare:gamma=10"),
+                          details=[f"tau is largest at gamma = {E.fmt(peak)} on the grid (it increases below that point, "
+                                   f"decreases above it; beta2 = {E.fmt(_beta2(mean, s2))})"]))
+
+
+@claim(id="nie-patel/cor3", source=SRC, location="Corollary 3",
+       statement="With JARE, zeta decreases monotonically as gamma increases, and if gamma >= 2, tau also decreases "
+                 "monotonically; as gamma -> infinity, zeta -> 0 and tau -> 1.", convention=CONV)
+def cor3():
+    return check_cor3(2.0)
+
+
+# ----------------------------------------------------------------------------- eta_max
+
+def _eta_max_printed(s2, b2, g):
+    return 8 * min((g + s2) / (g * g + 4), 1 / ((b2 + g) + math.sqrt(2 * b2 * g + b2 * b2 - 4)))
+
+
+def check_eta_max(printed: Callable, games=(((0, 4), "1/25"), ((0, 2), "1/2")), gammas=(0,) + GAMMAS + (10000,)):
+    """``printed(s2, beta2, gamma)``: the JARE step bound, compared with the engine's largest
+    stable Sim-GDA step; then "eta_max decreases with gamma" on the engine's values."""
+    from stabcheck.rules import Sim
+
+    worst, rows, incr = 0.0, [], []
+    for mean, s2 in games:
+        Jg = _J(tuple(mean), s2, "jare")
+        s2f, b2 = float(sp.Rational(s2)), float(_beta2(mean, s2))
+        vals = []
+        for g in gammas:
+            J = _num(Jg, g) if g > 0 else _num(_J(tuple(mean), s2))
+            e = E.sup_stable_eta(Sim(), J, len(mean))
+            p = printed(s2f, b2, g)
+            err = abs(e - p) / p if e else math.inf
+            worst = max(worst, err)
+            if err > 1e-6:
+                ce = f"v = {list(mean)}, s2 = {s2}, gamma = {g}: engine's largest stable step {E.fmt(e)}, printed {E.fmt(p)}"
+                return decide(outcome(False, ce, "numerical", counterexample=ce,
+                                      command=_cmd(list(mean), s2f, f"jare:gamma={g}")))
+            vals.append(e)
+        up = [(a, b, va, vb) for a, b, va, vb in zip(gammas, gammas[1:], vals, vals[1:]) if vb > va * (1 + 1e-9)]
+        incr += [(mean, s2) + u for u in up]
+        peak = gammas[int(np.argmax(vals))]
+        rows.append((mean, s2, peak, vals))
+    formula = outcome(True, f"printed eta_max equals the engine's largest stable step on {len(games)} games x "
+                            f"{len(gammas)} gammas (worst relative error {E.fmt(worst, 2)})", "numerical")
+    if incr:
+        m, s2, a, b, va, vb = incr[0]
+        peak = max(r[2] for r in rows)
+        printed_o = outcome(False, f"eta_max increases from {E.fmt(va)} (gamma = {a}) to {E.fmt(vb)} (gamma = {b}) on "
+                                   f"v = {list(m)}, s2 = {s2}", "numerical",
+                            counterexample=f"v = {list(m)}, s2 = {s2}: eta_max({a}) = {E.fmt(va)} < eta_max({b}) = {E.fmt(vb)}",
+                            command=_cmd(list(m), float(sp.Rational(s2)), f"jare:gamma={b}"))
+        dec = all(all(v2 <= v1 * (1 + 1e-9) for g1, v1, v2 in zip(gammas, r[3], r[3][1:]) if g1 >= peak) for r in rows)
+        corr = outcome(dec and formula.ok, formula.evidence + f"; decreasing for gamma >= {peak} on the grid", "numerical")
+        return decide(printed_o, correction=corr,
+                      printed_text="eta_max = 8 min{(gamma + s2)/(gamma^2 + 4), 1/((beta2 + gamma) + sqrt(2 beta2 gamma + "
+                                   "beta2^2 - 4))} decreases with gamma and goes to 0",
+                      correction_text=f"the formula is exact, eta_max -> 0, but it decreases only beyond a gamma of order "
+                                      f"1 (from gamma = {peak} on in these games); for small gamma it increases")
+    return decide(outcome(True, formula.evidence + "; eta_max non-increasing in gamma on the grid", "numerical",
+                          command=_cmd([0, 4], 0.04, "jare:gamma=1")))
+
+
+@claim(id="nie-patel/eta-max", source=SRC, location="Section 5.2, after Corollary 3",
+       statement="JARE's step size must satisfy 0 < eta < eta_max = 8 min{(gamma + s2)/(gamma^2 + 4), "
+                 "1/((beta2 + gamma) + sqrt(2 beta2 gamma + beta2^2 - 4))}; eta_max decreases as gamma increases and "
+                 "goes to 0 as gamma -> infinity.", convention=CONV)
+def eta_max():
+    return check_eta_max(_eta_max_printed)
+
+
+# ----------------------------------------------------------------------------- Theorems 4, 5 (random P, Q)
+
+SHAPES = ((3, 3), (2, 5), (1, 2), (5, 2), (2, 1))  # (m = generator dim, n = discriminator dim)
+
+
+def _random_PQ(rng, m, n):
+    P = rng.standard_normal((m, n)).round(3)
+    M = rng.standard_normal((n, n)).round(3)
+    Q = -(M @ M.T)
+    return P, Q
+
+
+def _general_A(P, Q) -> np.ndarray:
+    from stabcheck.games import make_game
+
+    return _num(E.field_jacobian(make_game("general", None, {"P": P.tolist(), "Q": Q.tolist()})))
+
+
+def _thm4_fits(lam: complex, Q, PtP, tol=1e-8) -> bool:
+    """Are there real a1 in hull(eig Q), a2 in hull(eig P^T P) with lam^2 - a1 lam + a2 = 0?"""
+    q, p = np.linalg.eigvalsh(Q), np.linalg.eigvalsh(PtP)
+    sc = 1 + abs(lam) ** 2
+    if abs(lam.imag) > tol * sc:
+        a1, a2 = 2 * lam.real, abs(lam) ** 2
+        return q[0] - tol * sc <= a1 <= q[-1] + tol * sc and p[0] - tol * sc <= a2 <= p[-1] + tol * sc
+    x = lam.real
+    # a2 = a1 x - x^2 with a1 in [q0, q1]: an interval; intersect with [p0, p1]
+    lo, hi = sorted((q[0] * x - x * x, q[-1] * x - x * x))
+    return hi >= p[0] - tol * sc and lo <= p[-1] + tol * sc
+
+
+def check_thm4(shapes=SHAPES, per_shape: int = 8, seed: int = 4, extra=(([[1.0], [0.0]], [[-1.0]]),)):
+    """Every eigenvalue of A = [[0, -P], [P^T, Q]] is a root of l^2 - a1 l + a2 with a1, a2 in the
+    convex hulls of eig(Q), eig(P^T P). Fuzzed; failures are sorted by whether rank P = m."""
+    rng = np.random.default_rng(seed)
+    fails, fails_full, n_inst = [], [], 0
+    for m, n in shapes:
+        for _ in range(per_shape):
+            P, Q = _random_PQ(rng, m, n)
+            A = _general_A(P, Q)
+            bad = [l for l in np.linalg.eigvals(A) if not _thm4_fits(complex(l), Q, P.T @ P)]
+            n_inst += 1
+            if bad:
+                (fails_full if np.linalg.matrix_rank(P) == m else fails).append((m, n, bad[0]))
+    rng_txt = f"{n_inst} random instances, (m, n) in {list(shapes)}, P Gaussian, Q = -M M^T"
+    clean_bad = []
+    for P0, Q0 in extra:  # hand-picked instances (default: the smallest one with rank P < m)
+        P0, Q0 = np.array(P0), np.array(Q0)
+        clean_bad += [l for l in np.linalg.eigvals(_general_A(P0, Q0)) if not _thm4_fits(complex(l), Q0, P0.T @ P0)]
+    cmd = ("echo '[[1],[0]]' > P.json && echo '[[-1]]' > Q.json && "
+           "stabcheck analyze --system general --P P.json --Q Q.json --eta 0.1 --method sim")
+    printed_ok = not fails and not fails_full and not clean_bad
+    ce = None
+    if not printed_ok:
+        ce = ("m = 2, n = 1, P = [[1], [0]], Q = [[-1]]: eigenvalue "
+              f"{E.fmt(complex(clean_bad[0])) if clean_bad else '?'} of A is no root of any such quadratic "
+              "(eig(P^T P) = {1} would need a2 = 0)") if clean_bad else f"(m, n, eigenvalue) = {(fails + fails_full)[0]}"
+    printed = outcome(printed_ok, f"{rng_txt}: {len(fails) + len(fails_full)} instances with an eigenvalue outside the "
+                                  f"form" + ("" if printed_ok else f"; {ce}"), "fuzzed", counterexample=ce, command=cmd)
+    corr = outcome(not fails_full, f"every failing instance has rank P < m ({len(fails)} such instances, all with m > n); "
+                                   f"none among the instances with rank P = m", "fuzzed")
+    return decide(printed, correction=corr,
+                  printed_text="every eigenvalue of A is (a1 +- sqrt(a1^2 - 4 a2))/2 with a1, a2 convex combinations "
+                               "(sums over i = 1..m) of the eigenvalues of Q and P^T P",
+                  correction_text="holds when rank P = m (so m <= n), with the sums over i = 1..n (Q and P^T P are "
+                                  "n x n); if rank P < m, A has m - rank P eigenvalues 0 outside the form")
+
+
+@claim(id="nie-patel/thm4", source=SRC, location="Theorem 4 (eqs. 10-11)",
+       statement="At an equilibrium satisfying Assumptions 1-2, the eigenvalues of the SimGD Jacobian "
+                 "A = [[0, -P], [P^T, Q]] are lambda = (a1 +- sqrt(a1^2 - 4 a2))/2 with a1, a2 convex combinations "
+                 "of the eigenvalues of Q and P^T P respectively.",
+       convention="stabcheck `--system general --P P --Q Q` (P: m x n = generator x discriminator, Q: n x n, Q <= 0).")
+def thm4():
+    return check_thm4()
+
+
+def check_thm5(shapes=((3, 3), (2, 4), (4, 2)), gammas=(1e4, 1e6), seed: int = 5, C: float = 10.0):
+    """JARE with gamma -> infinity: the printed limit lambda(A) = -gamma lambda(P^T P) (as sets)
+    vs the corrected multiset -gamma (lambda(P^T P) u lambda(P P^T)), error O(gamma^-1/2)."""
+    from stabcheck.games import make_game
+
+    rng = np.random.default_rng(seed)
+    printed_fail, worst_c = None, 0.0
+    for m, n in shapes:
+        P, Q = _random_PQ(rng, m, n)
+        Jg = E.transformed_jacobian(make_game("general", None, {"P": P.tolist(), "Q": Q.tolist()}), "jare", GAMMA)
+        scale = float(np.max(np.linalg.eigvalsh(P.T @ P)))
+        pred_p = -np.linalg.eigvalsh(P.T @ P)
+        pred_c = np.concatenate([pred_p, -np.linalg.eigvalsh(P @ P.T)])
+        for g in gammas:
+            lam = np.linalg.eigvals(_num(Jg, g)) / g
+            haus = max(max(np.min(np.abs(l - pred_p)) for l in lam), max(np.min(np.abs(p - lam)) for p in pred_p)) / scale
+            if haus > C / math.sqrt(g) and printed_fail is None:
+                printed_fail = (f"(m, n) = ({m}, {n}), gamma = {g:g}: an eigenvalue of A/gamma is {E.fmt(haus, 3)} "
+                                f"(relative) away from -lambda(P^T P)")
+            worst_c = max(worst_c, E.multiset_distance(lam, pred_c) / scale * math.sqrt(g))
+    printed = outcome(printed_fail is None, printed_fail or f"every eigenvalue of A/gamma is near -lambda(P^T P) and "
+                      f"vice versa (shapes {list(shapes)}, gamma in {list(gammas)})", "numerical",
+                      counterexample=printed_fail)
+    corr = outcome(worst_c <= C, f"multiset distance between lambda(A)/gamma and -lambda(P^T P) u -lambda(P P^T) is at "
+                                 f"most {E.fmt(worst_c, 3)} max(eig P^T P)/sqrt(gamma) (shapes {list(shapes)}, gamma in "
+                                 f"{[f'{g:g}' for g in gammas]})", "numerical")
+    return decide(printed, correction=corr,
+                  printed_text="lambda(A) = -gamma lambda(P^T P) as gamma -> infinity",
+                  correction_text="lambda(A)/gamma -> -lambda(P^T P) u -lambda(P P^T) (m + n values; each non-zero "
+                                  "squared singular value of P twice, m - rank P exact zeros), error O(gamma^-1/2)",
+                  command="echo '[[1,0],[0,2],[0,0],[0,0]]' > P.json && echo '[[-1,0],[0,-1]]' > Q.json && "
+                          "stabcheck analyze --system general --P P.json --Q Q.json --eta 0.00001 --method jare:gamma=10000")
+
+
+@claim(id="nie-patel/thm5", source=SRC, location="Theorem 5 (eq. 12)",
+       statement="At an equilibrium satisfying Assumptions 1-2, the eigenvalues of the Jacobian of JARE satisfy "
+                 "lambda(A) = -gamma lambda(P^T P) in the limit gamma -> infinity.",
+       convention="stabcheck `--system general` with the `jare:gamma=` field transform; P: m x n, Q: n x n.")
+def thm5():
+    return check_thm5()

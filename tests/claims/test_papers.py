@@ -1,0 +1,168 @@
+"""The checks, fed statements made false on purpose and inputs whose answers are known
+independently (hand-derived closed forms), must come out accordingly."""
+
+import math
+
+import sympy as sp
+
+from stabcheck.claims import deoliveira as D
+from stabcheck.claims import mescheder as M
+from stabcheck.claims import nagarajan_kolter as NK
+from stabcheck.claims import nie_patel as NP
+
+I = sp.I
+
+
+# ------------------------------------------------------------------ Mescheder
+
+def test_field_eigenvalues_true_and_false():
+    assert M.check_field_eigenvalues(lambda fp: [fp * I, -fp * I]).verdict == "holds"
+    r = M.check_field_eigenvalues(lambda fp: [2 * fp * I, -2 * fp * I])   # a factor 2 too many
+    assert r.verdict == "refuted" and r.command.startswith("stabcheck analyze")
+    assert M.check_field_eigenvalues(lambda fp: [-fp, -fp]).verdict == "refuted"   # "convergent"
+
+
+def test_invariant_true_and_false():
+    assert M.check_invariant(M.theta ** 2 + M.psi ** 2).verdict == "holds"
+    assert M.check_invariant(M.theta ** 2 + 2 * M.psi ** 2).verdict == "refuted"
+
+
+def test_sim_gda_wrong_sign_or_modulus():
+    ok = M.check_sim(lambda h, fp: [1 + h * fp * I, 1 - h * fp * I], lambda h, fp: sp.sqrt(1 + h ** 2 * fp ** 2))
+    assert ok.verdict == "holds"
+    bad = M.check_sim(lambda h, fp: [1 - h * fp + 0 * I, 1 - h * fp], lambda h, fp: 1 - h * fp)
+    assert bad.verdict == "refuted"
+    bad_mod = M.check_sim(lambda h, fp: [1 + h * fp * I, 1 - h * fp * I], lambda h, fp: 1 + h * fp)
+    assert bad_mod.verdict == "refuted"
+
+
+def test_alt_gda_wrong_alpha():
+    def wrong(alpha):  # alpha without the square root: alpha^2 -> alpha
+        a = 1 - alpha / 2
+        return [a + sp.sqrt(a ** 2 - 1), a - sp.sqrt(a ** 2 - 1)]
+
+    r = M.check_alt(wrong, losses=("wgan",), counts=(1, 2))
+    assert r.verdict == "refuted" and "alt" in r.command
+
+
+def test_instance_noise_one_sided_factor_is_refuted():
+    half = lambda fp, fpp, s: [fpp * s ** 2 / 2 + sp.sqrt(fpp ** 2 * s ** 4 / 4 - fp ** 2),  # noqa: E731
+                               fpp * s ** 2 / 2 - sp.sqrt(fpp ** 2 * s ** 4 / 4 - fp ** 2)]
+    r = M.check_instance_noise(half, losses=("bce",))
+    assert r.verdict == "refuted" and "--reg noise" in r.command
+
+
+def test_nonconvergence_claim_fails_for_a_convergent_game():
+    # BCE with instance noise converges for small steps (Re eig = -sigma^2/4 < 0): "does not converge" is false
+    r = M.check_nonconvergence("bce", regs=("noise:sigma=1",), etas=(0.1,), nds=(1,))
+    assert r.verdict == "refuted" and "--reg noise:sigma=1" in r.command
+
+
+def test_wgan_qc_vector_form_holds_when_it_is_the_printed_one():
+    # with the smooth vector form as the statement, the check holds outright
+    assert M.check_wgan_qc(printed_gr="vector", corrected_gr="vector").verdict == "holds"
+
+
+# ------------------------------------------------------------------ Nagarajan & Kolter
+
+def test_main_lemma_needs_full_rank():
+    r = NK.check_local_stability(games=(([1], "1/4"),), require_full_rank=False, n_fuzz=14)
+    assert r.verdict == "refuted"
+
+
+def test_exists_claim_without_a_witness_is_inconclusive():
+    r = NK.check_exists_nonconvergent(candidates=(("bce", ("noise:sigma=1",)),))
+    assert r.verdict == "inconclusive"
+
+
+# ------------------------------------------------------------------ Nie & Patel
+
+def test_thm1_swapped_pairs_are_refuted():
+    def swapped(s2, b2):
+        l12, l34 = NP._thm1_printed(s2, b2)
+        return l34, l12
+
+    grid = (([4], "1/25"), ([0, 0, 2], 1))
+    assert NP.check_thm1(NP._thm1_printed, grid=grid).verdict == "holds"
+    r = NP.check_thm1(swapped, grid=grid)
+    assert r.verdict == "refuted" and "--system gaussian" in r.command
+
+
+def test_cor1_wrong_bound():
+    r = NP.check_cor1(lambda z: 2 / math.sqrt(1 + z * z), lambda z: (1 + 1 / (z * z)) ** -0.5, s2s=(0.5,))
+    assert r.verdict == "refuted"
+
+
+def test_thm3_wrong_determinant():
+    def wrong(s2, b2, g):
+        def pair(a):
+            r = sp.sqrt((a + g) ** 2 - (g ** 2 + 2))   # 2 instead of 4
+            return [(-(a + g) + r) / 4, (-(a + g) - r) / 4]
+        return pair(s2), pair(b2)
+
+    r = NP.check_thm3(wrong, games=(((3,), 1),))
+    assert r.verdict == "refuted" and "jare:gamma=" in r.command
+
+
+def test_cor3_threshold_below_the_turning_point_is_refuted():
+    # tau increases for gamma < 4/beta2 (about 0.25 here): claiming monotone decrease from 0.1 is false
+    assert NP.check_cor3(gamma_threshold=0.1).verdict == "refuted"
+
+
+def test_eta_max_wrong_factor():
+    r = NP.check_eta_max(lambda s2, b2, g: 0.5 * NP._eta_max_printed(s2, b2, g), games=(((0, 4), "1/25"),),
+                         gammas=(0, 1, 10))
+    assert r.verdict == "refuted"
+
+
+def test_thm4_holds_on_square_full_rank_instances():
+    assert NP.check_thm4(shapes=((2, 2), (1, 3)), per_shape=4, extra=()).verdict == "holds"
+    assert NP.check_thm4(shapes=((2, 1),), per_shape=2, extra=()).verdict == "holds with correction"
+
+
+# ------------------------------------------------------------------ DeOliveira
+
+def test_eq9_wrong_factor():
+    r = D.check_eq9(lambda l: (1 / abs(l.real)) * 1 / (1 + (l.imag / l.real) ** 2))
+    assert r.verdict == "refuted"
+
+
+def test_eq13_with_f_prime_is_printed_correctly():
+    r = D.check_eq13(lambda nd, ng, fp_or_grad: 2 / math.sqrt(ng * nd),   # WGAN: |f'(0)| = 1
+                     lambda nd, ng, fp: 2 / (sp.sqrt(ng * nd) * abs(fp)), losses=("wgan",), nds=(1, 4))
+    assert r.verdict == "holds"
+
+
+def test_lemma_d2_true_formula_holds():
+    # the exact one-step change of H for a V1 step: -eta theta g + eta^2 g^2 / 2
+    r = D.check_lemma_d2(lambda t, p, eta, g: -eta * t * g + eta * eta * g * g / 2,
+                         lambda t, p, eta, g: t * g > 0 and eta <= 2 * t / g)
+    assert r.verdict == "holds"
+
+
+def test_lemma_d5_correct_condition_holds():
+    # eta <= 1/2 and the moving coordinate can only shrink when eta |other| <= 2 |own|: a sufficient condition
+    def cond(t, p, eta):
+        return eta <= 1 / 2 and ((t * p < 0 and eta * abs(p) <= 2 * abs(t)) or (t * p > 0 and eta * abs(t) <= 2 * abs(p)))
+
+    r = D.check_lemma_d5(cond, div_etas=(0.5,), n_starts=5)
+    assert r.verdict == "holds"
+
+
+def test_continuous_time_with_a_growing_function_is_refuted():
+    r = D.check_continuous(losses=("wgan",), H=lambda th, ps: th * ps)
+    assert r.verdict == "refuted"
+
+
+def test_fig2_with_an_impossible_target_is_refuted():
+    r = D.check_fig2(target_log10=-200, steps=2000, n=4)
+    assert r.verdict == "refuted"
+
+
+def test_thm41_linear_only_holds():
+    assert D.check_thm41(discriminators=("linear",)).verdict == "holds"
+
+
+def test_thm51_small_steps_only():
+    r = D.check_thm51(etas=(0.5,), starts=((0.7, -0.3),), steps=300)
+    assert r.verdict == "holds"
