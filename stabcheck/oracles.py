@@ -207,9 +207,7 @@ class DiracOracle:
         theta, psi = inp.theta, inp.psi
         if theta.shape != psi.shape:
             raise BadInput("dirac oracle needs as many generator as discriminator parameters")
-        # compare in the state's own arithmetic: float() of an mpmath product below 1e-308
-        # would underflow to 0 and wrongly land on the boundary
-        s = np.dot(psi, theta)
+        s = _sign_of_dot(psi, theta)
         if s < 0:
             return Choice.V1
         if s > 0:
@@ -217,7 +215,7 @@ class DiracOracle:
         return self._on_boundary(theta)
 
     def choose_many(self, step: int, X: np.ndarray, n_gen: int) -> np.ndarray:
-        s = np.einsum("ij,ij->i", X[:, n_gen:], X[:, :n_gen])
+        s = _sign_of_dot_rows(X[:, n_gen:], X[:, :n_gen])
         if self.boundary == "auto":
             out = np.where(np.any(X[:, :n_gen] != 0, axis=1), 2, 1).astype(np.int8)
         else:
@@ -225,6 +223,35 @@ class DiracOracle:
         out[s < 0] = 1
         out[s > 0] = 2
         return out
+
+
+def _sign_of_dot(a: np.ndarray, b: np.ndarray):
+    """Sign of ``a . b`` without underflow: the product of two numbers below ~1e-162 is 0 in
+    float64, which would put the state on the oracle's boundary. Scalars compare signs
+    directly; vectors are rescaled by their largest entries first. mpmath and exact numbers
+    are compared in their own arithmetic."""
+    def sgn(v) -> int:
+        return 1 if v > 0 else (-1 if v < 0 else 0)
+
+    if a.size == 1:
+        return sgn(a.reshape(-1)[0]) * sgn(b.reshape(-1)[0])
+    if a.dtype == object:
+        return sgn(np.dot(a, b))
+    ma, mb = np.max(np.abs(a)), np.max(np.abs(b))
+    if ma == 0 or mb == 0:
+        return 0
+    return int(np.sign(np.dot(a / ma, b / mb)))
+
+
+def _sign_of_dot_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Row-wise :func:`_sign_of_dot` for float arrays of shape (N, n)."""
+    if A.shape[1] == 1:
+        return np.sign(A[:, 0]) * np.sign(B[:, 0])
+    ma = np.max(np.abs(A), axis=1, keepdims=True)
+    mb = np.max(np.abs(B), axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sign(np.einsum("ij,ij->i", A / ma, B / mb))
+    return np.nan_to_num(s, nan=0.0)
 
 
 def wasserstein1_1d(a: np.ndarray, b: np.ndarray) -> float:

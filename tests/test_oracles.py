@@ -82,3 +82,14 @@ def test_make_oracle_errors(tmp_path, monkeypatch):
     assert Choice.coerce("V2") is Choice.V2
     with pytest.raises(BadInput, match="must return V1, V2 or V3"):
         Choice.coerce("V4")
+
+
+def test_dirac_oracle_no_underflow():
+    # psi*theta underflows to 0 in float64 below ~1e-162: the sign must still be right
+    o = DiracOracle()
+    assert o(_inp(0, [1e-170, 1e-170])) is Choice.V2
+    assert o(_inp(0, [1e-170, -1e-170])) is Choice.V1
+    X = np.array([[1e-170, 1e-170], [1e-170, -1e-170], [1e-170, 1e-170, ][::-1]])
+    assert [int(c) for c in o.choose_many(0, X, 1)] == [2, 1, 2]
+    Y = np.array([[1e-170, 2e-170, 3e-170, -1e-170]])
+    assert int(o.choose_many(0, Y, 2)[0]) == 2 and o(_inp(0, Y[0], n=2)) is Choice.V2

@@ -1,0 +1,654 @@
+"""The engine of ``stabcheck check-oracle``: fuzz an oracle's stability properties with Hypothesis.
+
+Procedure (for one oracle on one game):
+
+1. **Convention.** The game is built in the oracle's own sign convention (the thesis's Dirac
+   oracle and Dynamic-GDA: ``thesis``) unless the caller fixes another one and asks for
+   ``convert``; the report says which. Every ``x0`` reported is in the game's convention.
+2. **Search (vectorised).** Hypothesis draws ``max_examples`` pairs ``(x0, eta)`` from
+   :func:`stabcheck.testing.initial_conditions` and :func:`stabcheck.testing.step_sizes`
+   (``eta`` log-uniform over ``eta_range``, plus the range ends and the theory's critical
+   step sizes), in batches of ``batch`` draws per Hypothesis example. Each batch runs at
+   once in numpy (:func:`stabcheck.testing.run_batch`: one step size per start) for oracles
+   with ``choose_many``, start by start through :func:`stabcheck.simulate.simulate`
+   otherwise; every fuzzed property is evaluated on every trajectory. Sim-GDA and Alt-GDA
+   (n_d = 1) run on the same draws, for comparison.
+3. **Shrink.** For each property that failed, a second Hypothesis run (one draw per example,
+   ``steps`` drawn in ``1..N`` too, guided by :func:`hypothesis.target` towards failure)
+   finds and *shrinks* a failing ``(x0, eta, steps)``: Hypothesis's shrinker makes the
+   numbers short decimals, ``steps`` small, and ``eta`` one of the range ends when possible.
+   If that run finds no failure (a rare failure), the search's failing draw is reported as is
+   (``"shrunk": false``). The counterexample comes with a ``stabcheck simulate ...`` command
+   that re-runs exactly that start (same convention flags, ``--convert`` when used).
+4. **Linear models.** When :func:`stabcheck.switched.switched_model` has a model for the
+   oracle (Dirac oracle on the WGAN Dirac-GAN, sim, alt), the quadratic candidate (``H``) is
+   checked exactly per mode (:func:`stabcheck.certify.check_candidate`) and a piecewise-
+   quadratic certificate is searched (:func:`stabcheck.certify.piecewise_certificate`) at a
+   few step sizes of the range; for one-mode models (sim, alt) the linearization property is
+   tested. Without a model (user oracles) these are ``skipped``.
+
+Properties (``C``, ``N``, ``rtol`` configurable): ``bounded`` (``sup_k d_k <= C d_0``,
+``d_k = ||x_k - x*||``, default ``C = 10`` over ``N = 1000`` steps), ``lyapunov`` (the
+candidate, default ``H = ||x - x*||^2 / 2``, never increases by more than ``rtol = 1e-9``
+relative), ``never_v3`` (only for oracles that declare ``never_v3 = True``), ``convention``
+(invariance under ``psi -> -psi``), ``converges`` (opt-in: ``d_N <= 1e-6 d_0``),
+``linearization``, ``potential`` and ``certificate``. The verdict is ``fail`` when a fuzzed
+property fails or the exact candidate check finds a growing state; a certificate search that
+finds nothing is not a failure (it proves nothing either way).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from stabcheck.errors import BadInput
+from stabcheck.testing import properties as P
+from stabcheck.testing import strategies as S
+
+#: properties fuzzed over (x0, eta) draws
+FUZZED = ("bounded", "lyapunov", "never_v3", "convention", "converges")
+#: all properties, in report order
+ALL_PROPERTIES = FUZZED + ("linearization", "potential", "certificate")
+#: the default set (``converges`` is opt-in: a stable oracle need not converge in N steps)
+DEFAULT_PROPERTIES = ("bounded", "lyapunov", "never_v3", "convention", "linearization", "potential", "certificate")
+DEFAULT_ETA_RANGE = (1e-3, 0.5)
+
+
+@dataclass
+class Config:
+    """Settings of one check (see module docstring)."""
+
+    eta_range: tuple = DEFAULT_ETA_RANGE
+    steps: int = 1000
+    max_examples: int = 500
+    seed: Optional[int] = None
+    C: float = P.DEFAULT_C
+    candidate: str = "H"
+    rtol: float = P.DEFAULT_RTOL
+    tol: float = 1e-6
+    properties: Sequence[str] = DEFAULT_PROPERTIES
+    batch: int = 200
+    shrink_examples: int = 150
+    compare: bool = True
+    certificate_etas: Optional[Sequence[float]] = None
+    vectorised: Optional[bool] = None
+    starts: Sequence[str] = S.KINDS
+    exclude_axes: bool = False
+
+
+def parse_eta_range(text: str) -> tuple:
+    """``"a,b"`` with ``0 < a <= b`` finite."""
+    parts = str(text).split(",")
+    try:
+        a, b = (float(p) for p in parts)
+    except ValueError:
+        raise BadInput(f"--eta-range must be two numbers a,b with 0 < a <= b, got {text!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b) and 0 < a <= b):
+        raise BadInput(f"--eta-range must be two numbers a,b with 0 < a <= b, got {text!r}")
+    return a, b
+
+
+def parse_properties(text: Optional[str]) -> tuple:
+    if text is None:
+        return DEFAULT_PROPERTIES
+    names = tuple(p.strip() for p in text.split(",") if p.strip())
+    bad = [p for p in names if p not in ALL_PROPERTIES]
+    if bad or not names:
+        raise BadInput(f"unknown properties {bad or text!r}; valid: {', '.join(ALL_PROPERTIES)}")
+    return names
+
+
+def validate(cfg: Config) -> Config:
+    a, b = cfg.eta_range
+    if not (math.isfinite(a) and math.isfinite(b) and 0 < a <= b):
+        raise BadInput(f"eta range must satisfy 0 < a <= b, got {cfg.eta_range}")
+    for name in ("steps", "max_examples", "batch", "shrink_examples"):
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if name == "shrink_examples" else 1):
+            raise BadInput(f"--{name.replace('_', '-')} must be a positive integer, got {v!r}")
+    if cfg.seed is not None and (isinstance(cfg.seed, bool) or not isinstance(cfg.seed, (int, np.integer))
+                                 or cfg.seed < 0):
+        raise BadInput(f"--seed must be an integer >= 0, got {cfg.seed!r}")
+    if not (cfg.C >= 1 and math.isfinite(cfg.C)):
+        raise BadInput(f"--bound C must be a finite number >= 1, got {cfg.C!r}")
+    if not (cfg.rtol >= 0 and math.isfinite(cfg.rtol)):
+        raise BadInput(f"--rtol must be >= 0, got {cfg.rtol!r}")
+    if not (0 < cfg.tol < 1):
+        raise BadInput(f"--tol must be in (0, 1), got {cfg.tol!r}")
+    P.resolve_candidate(cfg.candidate)
+    bad = [k for k in cfg.starts if k not in S.ALL_KINDS]
+    if bad or not cfg.starts:
+        raise BadInput(f"unknown kinds of start {bad or list(cfg.starts)}; valid: {', '.join(S.ALL_KINDS)}")
+    parse_properties(",".join(cfg.properties))
+    return cfg
+
+
+# --------------------------------------------------------------------------- game set-up
+
+def game_for_oracle(oracle, system: str = "dirac", loss: Optional[str] = "wgan", regs: Sequence[str] = (),
+                    convention: Optional[str] = None, convert: bool = False, params: Optional[dict] = None):
+    """Build the game in the oracle's convention (or the given one, which then needs ``convert``).
+
+    Returns ``(game, convert, note)``.
+    """
+    from stabcheck.games import DEFAULT_CONVENTION, make_game
+
+    oconv = getattr(oracle, "convention", None)
+    if convention is None:
+        convention = oconv if oconv is not None else DEFAULT_CONVENTION.get(system)
+        how = ("the oracle's own convention" if oconv is not None else "the system's default; the oracle declares "
+               "no convention (it must not depend on the sign of psi)")
+    else:
+        how = "as requested"
+    game = make_game(system, loss, params, list(regs), convention)
+    if oconv is not None and oconv != game.convention and not convert:
+        raise BadInput(f"oracle {getattr(oracle, 'name', oracle)!r} is written in the {oconv} convention but the game "
+                       f"is built in the {game.convention} convention; drop --convention (check-oracle then builds "
+                       f"the game in the oracle's convention) or pass --convert")
+    conv_used = bool(convert and oconv is not None and oconv != game.convention)
+    note = (f"game built in the {game.convention} convention ({how})"
+            + (f"; the oracle sees converted states ({game.convention}->{oconv})" if conv_used else "")
+            + "; every x0 is in the game's convention")
+    return game, conv_used, note
+
+
+# --------------------------------------------------------------------------- evaluation
+
+def _evaluate(prop: str, game, tr: "P.Trajectories", cfg: Config, runner, convert: bool) -> "P.Violations":
+    if prop == "bounded":
+        return P.bounded_violations(tr, cfg.C)
+    if prop == "lyapunov":
+        return P.lyapunov_violations(tr, cfg.candidate, cfg.rtol, exclude_axes=cfg.exclude_axes)
+    if prop == "never_v3":
+        return P.never_v3_violations(tr)
+    if prop == "converges":
+        return P.convergence_failures(tr, cfg.tol)
+    if prop == "convention":
+        other = "thesis" if game.convention == "mescheder" else "mescheder"
+        game2 = _other_game(game, other)
+        X2 = game.convert_state(tr.states[:, 0], other)
+        tr2 = P.run_batch(game2, runner, tr.etas, X2, tr.steps, convert=runner.convention is not None,
+                          vectorised=cfg.vectorised)
+        return P.convention_violations(tr, tr2, game.n_gen)
+    raise ValueError(prop)
+
+
+_OTHER_CACHE: dict = {}
+
+
+def _other_game(game, other):
+    key = (id(game), other)
+    if key not in _OTHER_CACHE:
+        _OTHER_CACHE.clear()
+        _OTHER_CACHE[key] = (game, game.in_convention(other))
+    return _OTHER_CACHE[key][1]
+
+
+def _score(prop: str, vio: "P.Violations", tr) -> float:
+    """How close a single run is to failing (for hypothesis.target; larger = closer)."""
+    v = float(vio.value[0])
+    if prop == "bounded":
+        return math.log(v) if v > 0 and math.isfinite(v) else (1e3 if not math.isfinite(v) else -1e3)
+    if prop == "lyapunov":
+        return math.log(v) if v > 0 and math.isfinite(v) else (1e3 if v == math.inf else -1e3)
+    if prop == "never_v3":
+        return v
+    if prop == "converges":
+        return math.log(v) if v > 0 and math.isfinite(v) else (1e3 if not math.isfinite(v) else -1e3)
+    return v if math.isfinite(v) else 1e3
+
+
+def _settings(cfg: Config, max_examples: int, phases):
+    from hypothesis import HealthCheck, settings
+
+    return settings(max_examples=max_examples, database=None, deadline=None, derandomize=cfg.seed is None,
+                    phases=phases, suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+                    print_blob=False)
+
+
+def _draws(game, cfg: Config):
+    critical = S.critical_step_sizes(game)
+    return (S.initial_conditions(game, kinds=cfg.starts), S.step_sizes(*cfg.eta_range, critical=critical),
+            critical)
+
+
+@dataclass
+class _Search:
+    examples: int = 0
+    failures: dict = field(default_factory=dict)  # prop -> count
+    first: dict = field(default_factory=dict)  # prop -> (x0, eta, step, value)
+    compare: dict = field(default_factory=dict)  # runner -> prop -> count
+    seconds: float = 0.0
+
+
+def search(game, runner, cfg: Config, props: Sequence[str], convert: bool,
+           compare_runners: Sequence[Any] = ()) -> _Search:
+    """Phase 2: draw ``cfg.max_examples`` (x0, eta) with Hypothesis in batches, run them
+    vectorised, evaluate ``props``; also run ``compare_runners`` on the same draws."""
+    from hypothesis import Phase, given, seed as hseed, strategies as st
+
+    x0s, etas, _ = _draws(game, cfg)
+    out = _Search(failures={p: 0 for p in props},
+                  compare={getattr(c, "name", str(c)): {p: 0 for p in props if p in ("bounded", "lyapunov", "converges")}
+                           for c in compare_runners})
+    remaining = [cfg.max_examples]
+    # Hypothesis caps the size of one example: at most ~400 numbers per batch
+    B = max(1, min(cfg.batch, cfg.max_examples, 400 // game.dim))
+    n_batches = math.ceil(cfg.max_examples / B)
+    t0 = time.perf_counter()
+
+    @given(st.lists(st.tuples(x0s, etas), min_size=B, max_size=B))
+    def run(draws):
+        if remaining[0] <= 0:
+            return
+        # Hypothesis's first example is the simplest one (every draw identical): keep unique draws
+        seen, unique = set(), []
+        for x0, eta in draws:
+            key = (tuple(x0), eta)
+            if key not in seen:
+                seen.add(key)
+                unique.append((x0, eta))
+        draws = unique[: remaining[0]]
+        remaining[0] -= len(draws)
+        X0 = np.array([d[0] for d in draws], dtype=float)
+        E = np.array([d[1] for d in draws], dtype=float)
+        tr = P.run_batch(game, runner, E, X0, cfg.steps, convert=convert, vectorised=cfg.vectorised)
+        out.examples += len(draws)
+        for p in props:
+            vio = _evaluate(p, game, tr, cfg, runner, convert)
+            out.failures[p] += int(vio.fails.sum())
+            i = vio.first()
+            if i >= 0 and p not in out.first:
+                out.first[p] = (X0[i].tolist(), float(E[i]), int(vio.step[i]), float(vio.value[i]))
+        for c in compare_runners:
+            trc = P.run_batch(game, c, E, X0, cfg.steps)
+            cnt = out.compare[getattr(c, "name", str(c))]
+            for p in cnt:
+                cnt[p] += int(_evaluate(p, game, trc, cfg, c, False).fails.sum())
+
+    if cfg.seed is not None:
+        run = hseed(cfg.seed)(run)
+    # a few more Hypothesis examples than batches: duplicates are dropped; extra ones return at once
+    _settings(cfg, n_batches + 3, [Phase.generate])(run)()
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def shrink(game, runner, cfg: Config, prop: str, convert: bool) -> Optional[dict]:
+    """Phase 3: a Hypothesis run on single draws ``(x0, eta, steps)`` that finds and shrinks a
+    failure of ``prop``. Returns the minimal failing draw or None."""
+    from hypothesis import Phase, given, seed as hseed, strategies as st, target
+
+    if cfg.shrink_examples <= 0:
+        return None
+    x0s, etas, _ = _draws(game, cfg)
+    last: dict = {}
+
+    @given(x0s, etas, st.integers(1, cfg.steps))
+    def prop_holds(x0, eta, steps):
+        tr = P.run_batch(game, runner, [eta], np.array([x0], dtype=float), steps, convert=convert,
+                         vectorised=cfg.vectorised)
+        vio = _evaluate(prop, game, tr, cfg, runner, convert)
+        target(_score(prop, vio, tr))
+        if vio.fails[0]:
+            last.clear()
+            last.update(x0=[float(v) for v in x0], eta=float(eta), steps=int(steps), step=int(vio.step[0]),
+                        value=float(vio.value[0]), trajectory=tr, violations=vio)
+            raise AssertionError(prop)
+
+    if cfg.seed is not None:
+        prop_holds = hseed(cfg.seed)(prop_holds)
+    test = _settings(cfg, cfg.shrink_examples, [Phase.generate, Phase.target, Phase.shrink])(prop_holds)
+    try:
+        test()
+    except AssertionError:
+        return dict(last) if last else None
+    return None
+
+
+# --------------------------------------------------------------------------- counterexamples
+
+def _minimal_steps(prop: str, ce: dict, cfg: Config) -> int:
+    """The fewest steps that still show the failure (the failing step + 1, or N)."""
+    if prop in ("bounded",):
+        return max(int(ce["step"]), 1)
+    if prop in ("lyapunov", "never_v3", "convention"):
+        return int(ce["step"]) + 1
+    return int(ce["steps"])
+
+
+def _counterexample(prop, game, runner, cfg, ce: dict, convert: bool, spec: str) -> tuple[dict, str, str]:
+    steps = _minimal_steps(prop, ce, cfg)
+    out = {"x0": ce["x0"], "eta": ce["eta"], "steps": steps, "convention": game.convention}
+    tr = ce.get("trajectory")
+    k = int(ce["step"])
+    msg = ""
+    if prop == "bounded":
+        out["sup_ratio"] = ce["value"]
+        out["C"] = cfg.C
+        msg = (f"||x_k - x*|| exceeds {cfg.C:g} ||x_0 - x*|| at step {k} (sup ratio {ce['value']:.6g} over "
+               f"{ce.get('steps', cfg.steps)} steps)")
+    elif prop == "lyapunov":
+        Vs = ce["violations"].detail["values"][0] if "violations" in ce else None
+        out["step"] = k
+        if tr is not None:
+            out["state"] = tr.states[0, k].tolist()
+            out["next_state"] = tr.states[0, k + 1].tolist()
+            out["choice"] = None if tr.codes is None else f"V{int(tr.codes[0, k])}"
+        if Vs is not None:
+            out["V_before"], out["V_after"] = float(Vs[k]), float(Vs[k + 1])
+        out["on_axes"] = bool("state" in out and np.any(np.asarray(out["state"]) == game.equilibrium_numeric))
+        msg = (f"{cfg.candidate} increases at step {k}"
+               + (f" ({out['choice']} step from x_{k} = {out['state']}: {cfg.candidate} {out['V_before']!r} -> "
+                  f"{out['V_after']!r}, ratio {ce['value']:.10g})" if "state" in out and Vs is not None else "")
+               + (" - from a state with a coordinate at x* (for the Dirac oracle: the boundary psi*theta = 0, "
+                  "where the thesis leaves the choice undefined)" if out["on_axes"] else ""))
+    elif prop == "never_v3":
+        out["step"] = k
+        msg = f"the oracle returned V3 at step {k}"
+    elif prop == "convention":
+        out["step"] = k
+        msg = (f"the run in the other convention (x0 with psi -> -psi) leaves the mirrored trajectory at step {k} "
+               f"(max |difference| {ce['value']:.3g})")
+    elif prop == "converges":
+        out["final_ratio"] = ce["value"]
+        msg = f"||x_N - x*|| / ||x_0 - x*|| = {ce['value']:.3g} > {cfg.tol:g} after N = {steps} steps"
+    try:
+        cmd = P.simulate_command(game, spec, ce["eta"], ce["x0"], steps, kind="oracle", convert=convert)
+    except BadInput:
+        cmd = None
+    return out, cmd, msg
+
+
+# --------------------------------------------------------------------------- linear-model properties
+
+def _cert_etas(cfg: Config) -> list:
+    if cfg.certificate_etas is not None:
+        return [float(e) for e in cfg.certificate_etas]
+    a, b = cfg.eta_range
+    mid = float(f"{math.sqrt(a * b):.3g}")
+    return sorted({a, mid, b})
+
+
+def _model(game, oracle, eta, convert):
+    try:
+        from stabcheck.switched import switched_model
+    except ImportError as exc:  # pragma: no cover - optional module
+        return None, f"stabcheck.switched is not available ({exc})"
+    try:
+        return switched_model(game, oracle, eta, convert=convert), None
+    except BadInput as exc:
+        return None, str(exc)
+
+
+def linear_properties(game, oracle, cfg: Config, convert: bool, props: Sequence[str]) -> list:
+    """``linearization``, ``potential`` and ``certificate`` (see module docstring)."""
+    out = []
+    etas = _cert_etas(cfg)
+    models = []
+    reason = None
+    for e in etas:
+        m, why = _model(game, oracle, e, convert)
+        if m is None:
+            reason = why
+            models = []
+            break
+        models.append((e, m))
+    if "linearization" in props:
+        out.append(_linearization(game, oracle, models, reason, convert))
+    if "potential" in props:
+        out.append(_potential(models, reason, cfg))
+    if "certificate" in props:
+        out.append(_certificate(models, reason))
+    return out
+
+
+def _skipped(name, why) -> dict:
+    return {"name": name, "holds": None, "status": "skipped", "examples": 0, "counterexample": None,
+            "command": None, "message": f"skipped: {why}", "counts_for_verdict": False}
+
+
+def _linearization(game, oracle, models, reason, convert) -> dict:
+    if not models:
+        return _skipped("linearization", reason or "no linear model")
+    if len(models[0][1].modes) != 1 or models[0][1].regions[0]:
+        return _skipped("linearization", "the oracle switches on the state: no single linearization at x*")
+    rows, holds = [], True
+    x_star = game.equilibrium_numeric
+    u = np.ones(game.dim) / math.sqrt(game.dim)
+    for eta, m in models:
+        A = m.modes[0][1]
+        rho = float(np.max(np.abs(np.linalg.eigvals(A))))
+        periods = 200
+        k = periods * m.steps_per_mode
+        tr = P.run_batch(game, oracle, [eta], (x_star + 1e-6 * u)[None, :], k, convert=convert,
+                         max_distance=math.inf)
+        d = tr.distances()[0]
+        rate = float((d[-1] / d[0]) ** (1.0 / periods)) if np.isfinite(d[-1]) and d[-1] > 0 else math.inf
+        ok = abs(rate - rho) <= 0.05 * rho
+        holds &= ok
+        rows.append({"eta": eta, "spectral_radius": rho, "measured_rate": rate, "periods": periods, "ok": ok})
+    return {"name": "linearization", "holds": holds, "status": "holds" if holds else "fails",
+            "examples": len(rows), "counterexample": None if holds else next(r for r in rows if not r["ok"]),
+            "command": None, "counts_for_verdict": True, "per_eta": rows,
+            "message": ("a 1e-6 perturbation of x* grows at the spectral radius of the period map (within 5%) "
+                        f"at eta = {', '.join(format(r['eta'], 'g') for r in rows)}") if holds else
+            "a 1e-6 perturbation of x* does not grow at the rate the spectral radius predicts"}
+
+
+def _potential(models, reason, cfg: Config) -> dict:
+    if cfg.candidate != "H":
+        return _skipped("potential", f"the exact check needs a quadratic candidate; {cfg.candidate} is not one")
+    if not models:
+        return _skipped("potential", reason or "no linear model")
+    from stabcheck.certify import check_candidate
+
+    rows, ce_row = [], None
+    for eta, m in models:
+        d = m.modes[0][1].shape[0]
+        P_half = [[0.5 if i == j else 0.0 for j in range(d)] for i in range(d)]
+        res = check_candidate(P_half, m.modes, m.regions, eta=eta)
+        row = {"eta": eta, "status": res.status, "statement": res.statement, "counterexample": res.counterexample}
+        rows.append(row)
+        if res.status == "not certified" and res.counterexample and ce_row is None:
+            ce_row = row
+    if ce_row is not None:
+        ce = ce_row["counterexample"]
+        status, holds = "fails", False
+        msg = (f"exact: H = ||x - x*||^2/2 increases on mode {ce['mode']} at eta = {ce_row['eta']:g}: "
+               f"x - x* = {ce['x_exact']} (inside the mode's region) -> H grows by the factor "
+               f"{ce['growth_ratio']:.10g}")
+    elif all(r["status"] == "certified" for r in rows):
+        status, holds, msg = "holds", True, "exact: H never increases on any mode at the step sizes checked"
+    else:
+        status, holds, msg = "inconclusive", None, "the exact check of H was inconclusive"
+    return {"name": "potential", "holds": holds, "status": status, "examples": len(rows),
+            "counterexample": None if ce_row is None else {"x": ce_row["counterexample"]["x"],
+                                                           "x_exact": ce_row["counterexample"]["x_exact"],
+                                                           "eta": ce_row["eta"],
+                                                           "mode": ce_row["counterexample"]["mode"],
+                                                           "growth_ratio": ce_row["counterexample"]["growth_ratio"]},
+            "command": None, "counts_for_verdict": holds is False, "per_eta": rows, "message": msg}
+
+
+def _certificate(models, reason) -> dict:
+    if not models:
+        return _skipped("certificate", reason or "no linear model")
+    try:
+        from stabcheck.certify import piecewise_certificate
+    except ImportError as exc:  # pragma: no cover
+        return _skipped("certificate", f"stabcheck.certify is not available ({exc})")
+    rows = []
+    for eta, m in models:
+        try:
+            res = piecewise_certificate(m.modes, m.regions, strict=False)
+            rows.append({"eta": eta, "status": res.status, "statement": res.statement})
+        except Exception as exc:  # noqa: BLE001 - a solver failure is inconclusive, never a result
+            rows.append({"eta": eta, "status": "inconclusive", "statement": f"{type(exc).__name__}: {exc}"})
+    certified = [r for r in rows if r["status"] == "certified"]
+    if len(certified) == len(rows):
+        holds, status = True, "holds"
+    elif all(r["status"] == "not certified" for r in rows):
+        holds, status = None, "not certified"
+    else:
+        holds, status = None, "inconclusive"
+    msg = "; ".join(f"eta = {r['eta']:g}: {r['status']}" for r in rows)
+    return {"name": "certificate", "holds": holds, "status": status, "examples": len(rows), "counterexample": None,
+            "command": None, "counts_for_verdict": False, "per_eta": rows,
+            "message": ("non-strict piecewise-quadratic certificate (Lyapunov stability of the switched linear "
+                        f"model; exactly checked): {msg}")}
+
+
+# --------------------------------------------------------------------------- main entry
+
+def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wgan", regs: Sequence[str] = (),
+                 convention: Optional[str] = None, convert: bool = False, params: Optional[dict] = None,
+                 config: Optional[Config] = None, oracle: Any = None) -> dict:
+    """Fuzz the oracle ``spec`` (``pkg.mod:Name`` or a built-in) and return the report.
+
+    The report follows the check-oracle JSON contract (DESIGN.md) with more keys; see the
+    module docstring for the procedure. ``oracle`` may pass an already built oracle object
+    (``spec`` is then only used in the printed commands).
+    """
+    from stabcheck.oracles import AltOracle, SimOracle, make_oracle
+    from stabcheck.simulate import make_runner
+
+    cfg = validate(config or Config())
+    t_start = time.perf_counter()
+    orc = make_oracle(spec) if oracle is None else oracle
+    runner = make_runner(orc)
+    runner.spec = spec
+    game, conv_used, note = game_for_oracle(orc, system, loss, regs, convention, convert, params)
+    props = [p for p in cfg.properties]
+    notes = [note]
+    fuzz = [p for p in props if p in FUZZED]
+    if "never_v3" in fuzz and not getattr(orc, "never_v3", False):
+        fuzz.remove("never_v3")
+    compare = [make_runner(SimOracle()), make_runner(AltOracle(1))] if cfg.compare else []
+    vectorised = cfg.vectorised if cfg.vectorised is not None else hasattr(orc, "choose_many")
+    found = search(game, runner, cfg, fuzz, conv_used, compare)
+    results = []
+    for p in props:
+        if p not in FUZZED:
+            continue
+        if p not in fuzz:
+            results.append(_skipped(p, "the oracle does not declare never_v3 = True"))
+            continue
+        fails = found.failures[p]
+        entry = {"name": p, "holds": fails == 0, "status": "holds" if fails == 0 else "fails",
+                 "examples": found.examples, "failures": fails, "counterexample": None, "command": None,
+                 "counts_for_verdict": True, "shrunk": None}
+        if p in ("bounded", "lyapunov", "converges") and compare:
+            entry["comparison"] = {name: {"failures": cnt[p], "examples": found.examples, "holds": cnt[p] == 0}
+                                   for name, cnt in found.compare.items()}
+        if fails:
+            ce = shrink(game, runner, cfg, p, conv_used)
+            entry["shrunk"] = ce is not None
+            if ce is None:
+                x0, eta, step, value = found.first[p]
+                tr = P.run_batch(game, runner, [eta], np.array([x0]), cfg.steps, convert=conv_used,
+                                 vectorised=cfg.vectorised)
+                vio = _evaluate(p, game, tr, cfg, runner, conv_used)
+                ce = dict(x0=x0, eta=eta, steps=cfg.steps, step=int(vio.step[0]), value=float(vio.value[0]),
+                          trajectory=tr, violations=vio)
+            entry["counterexample"], entry["command"], entry["message"] = _counterexample(
+                p, game, runner, cfg, ce, conv_used, spec)
+            if p == "lyapunov" and entry["counterexample"].get("on_axes") and not cfg.exclude_axes:
+                entry["interior"] = _interior(game, runner, cfg, conv_used, spec)
+        else:
+            entry["message"] = _hold_message(p, cfg, found.examples)
+        results.append(entry)
+    results += linear_properties(game, orc, cfg, conv_used, props)
+    failed = [r for r in results if r["holds"] is False and r.get("counts_for_verdict", True)]
+    report = {
+        "oracle": spec,
+        "verdict": "fail" if failed else "pass",
+        "system": game.describe(),
+        "convention": {"game": game.convention, "oracle": getattr(orc, "convention", None), "convert": conv_used,
+                       "note": note},
+        "eta_range": list(cfg.eta_range),
+        "critical_eta": S.critical_step_sizes(game),
+        "steps": cfg.steps,
+        "max_examples": cfg.max_examples,
+        "seed": cfg.seed,
+        "C": cfg.C,
+        "candidate": cfg.candidate,
+        "rtol": cfg.rtol,
+        "vectorised": bool(vectorised),
+        "search": {"examples": found.examples, "seconds": found.seconds,
+                   "examples_per_second": found.examples / found.seconds if found.seconds > 0 else None},
+        "compared_with": [c.name for c in compare],
+        "properties": results,
+        "notes": notes,
+        "seconds": time.perf_counter() - t_start,
+    }
+    return report
+
+
+def _interior(game, runner, cfg: Config, convert: bool, spec: str) -> dict:
+    """Shrink the lyapunov property again, ignoring steps from states with a coordinate at x*."""
+    from dataclasses import replace
+
+    cfg2 = replace(cfg, exclude_axes=True)
+    ce = shrink(game, runner, cfg2, "lyapunov", convert)
+    if ce is None:
+        return {"found": False, "message": f"no increase of {cfg.candidate} away from the axes was found "
+                                           f"in {cfg.shrink_examples} examples"}
+    out, cmd, msg = _counterexample("lyapunov", game, runner, cfg2, ce, convert, spec)
+    return {"found": True, "counterexample": out, "command": cmd, "message": msg}
+
+
+def _hold_message(p, cfg: Config, n) -> str:
+    return {
+        "bounded": f"sup_k ||x_k - x*|| <= {cfg.C:g} ||x_0 - x*|| over {cfg.steps} steps on all {n} draws",
+        "lyapunov": f"{cfg.candidate} never increased (relative slack {cfg.rtol:g}) on all {n} draws",
+        "never_v3": f"no V3 in {n} runs of {cfg.steps} steps",
+        "convention": f"the run in the other convention mirrored every run exactly ({n} draws)",
+        "converges": f"||x_N - x*|| <= {cfg.tol:g} ||x_0 - x*|| on all {n} draws",
+    }[p]
+
+
+def format_report(rep: dict) -> str:
+    """Plain-text verdicts, one block per property."""
+    sysd = rep["system"]
+    lines = [f"check-oracle {rep['oracle']} on {sysd['name']}"
+             + (f"/{sysd['loss']}" if sysd.get("loss") else "")
+             + (f" + {' + '.join(sysd['regularizers'])}" if sysd.get("regularizers") else "")
+             + f": {rep['verdict'].upper()}",
+             f"  {rep['convention']['note']}",
+             f"  eta in [{rep['eta_range'][0]:g}, {rep['eta_range'][1]:g}] (log-uniform, plus the ends and the "
+             f"critical values {', '.join(f'{c:g}' for c in rep['critical_eta']) or 'none'}), "
+             f"{rep['steps']} steps per run, {rep['search']['examples']} draws"
+             + (f", seed {rep['seed']}" if rep["seed"] is not None else ", derandomized")
+             + f"; {rep['search']['examples_per_second'] or 0:.0f} draws/s"
+             + (" (vectorised)" if rep["vectorised"] else " (one by one)")]
+    mark = {"holds": "PASS", "fails": "FAIL", "skipped": "skip", "inconclusive": "  ? ", "not certified": "  ? "}
+    for p in rep["properties"]:
+        lines.append(f"[{mark.get(p['status'], p['status'])}] {p['name']}: {p.get('message', '')}")
+        if p.get("comparison"):
+            cmp = ", ".join(k + ": " + ("holds" if v["holds"] else "fails on %d/%d" % (v["failures"], v["examples"]))
+                            for k, v in p["comparison"].items())
+            lines.append(f"        same draws: {cmp}")
+        if p.get("counterexample") and p["status"] == "fails" and "x0" in p["counterexample"]:
+            ce = p["counterexample"]
+            lines.append(f"        counterexample{'' if p.get('shrunk') else ' (not shrunk)'}: x0 = {ce['x0']}, "
+                         f"eta = {ce['eta']!r}, steps = {ce['steps']} ({ce['convention']} convention)")
+        if p.get("command"):
+            lines.append(f"        reproduce: {p['command']}")
+        if p.get("interior"):
+            it = p["interior"]
+            lines.append(f"        away from the axes: {it['message']}")
+            if it.get("found"):
+                ce = it["counterexample"]
+                lines.append(f"        counterexample: x0 = {ce['x0']}, eta = {ce['eta']!r}, steps = {ce['steps']}")
+                lines.append(f"        reproduce: {it['command']}")
+    return "\n".join(lines)
+
+
+__all__ = ["check_oracle", "Config", "format_report", "parse_eta_range", "parse_properties", "search", "shrink",
+           "game_for_oracle", "ALL_PROPERTIES", "DEFAULT_PROPERTIES", "FUZZED", "DEFAULT_ETA_RANGE"]

@@ -1,0 +1,90 @@
+"""``stabcheck check-oracle``: fuzz an oracle's stability properties with Hypothesis.
+
+Examples::
+
+    stabcheck check-oracle mypkg.oracles:MyOracle --system dirac --loss wgan
+    stabcheck check-oracle dirac --loss wgan --eta-range 1e-3,0.5 --max-examples 500 --seed 1 --json
+
+Exit status: 0 when every property holds, 1 when one fails, 2 on bad input. See
+docs/testing.md for the properties, the JSON report and an example.
+"""
+
+from __future__ import annotations
+
+HELP = "fuzz an oracle's stability properties (bounded, Lyapunov decrease, ...) and print counterexamples"
+
+
+def register(p) -> None:
+    p.add_argument("oracle", help="oracle spec: pkg.module:Name[:key=value,...] or a built-in (sim, alt, dirac)")
+    g = p.add_argument_group("system")
+    g.add_argument("--system", default="dirac", help="dirac | gaussian (default: dirac)")
+    g.add_argument("--loss", default="wgan", help="wgan | bce | nsgan | rkl | hinge (default: wgan)")
+    g.add_argument("--reg", action="append", default=[], metavar="SPEC",
+                   help="loss-level regularizer, repeatable: noise:sigma=S, r1:gamma=G, ...")
+    g.add_argument("--convention", choices=("mescheder", "thesis"), default=None,
+                   help="sign convention of the game (default: the oracle's own; thesis for the Dirac oracle)")
+    g.add_argument("--convert", action="store_true",
+                   help="with --convention other than the oracle's: the oracle sees converted states (psi -> -psi)")
+    f = p.add_argument_group("fuzzing")
+    f.add_argument("--eta-range", default="1e-3,0.5", metavar="A,B",
+                   help="step sizes, log-uniform in [A, B] plus A, B and the critical values inside (default 1e-3,0.5)")
+    f.add_argument("--max-examples", type=int, default=500, help="(x0, eta) draws in the search (default 500)")
+    f.add_argument("--shrink-examples", type=int, default=150,
+                   help="examples of the Hypothesis run that shrinks a failure (default 150)")
+    f.add_argument("--seed", type=int, default=None, help="Hypothesis seed (default: derandomized)")
+    f.add_argument("--steps", type=int, default=1000, help="steps per trajectory N (default 1000)")
+    f.add_argument("--bound", type=float, default=10.0, metavar="C",
+                   help="bounded: sup_k ||x_k - x*|| <= C ||x_0 - x*|| (default 10)")
+    f.add_argument("--lyapunov", default="H", metavar="V",
+                   help="candidate: H (||x - x*||^2/2, thesis eq. 12), W (max |x_i - x*_i|) or pkg.mod:fn (default H)")
+    f.add_argument("--rtol", type=float, default=1e-9, help="relative slack of the Lyapunov decrease (default 1e-9)")
+    f.add_argument("--tol", type=float, default=1e-6, help="converges: ||x_N - x*|| <= tol ||x_0 - x*|| (default 1e-6)")
+    f.add_argument("--properties", default=None, metavar="P,Q",
+                   help="which properties (default: bounded,lyapunov,never_v3,convention,linearization,potential,"
+                        "certificate; also: converges)")
+    f.add_argument("--starts", default=None, metavar="K,L",
+                   help="kinds of start: unit,near,far,boundary,tiny,huge (default) and extreme (scale 1e-170)")
+    f.add_argument("--exclude-axes", action="store_true",
+                   help="lyapunov: ignore steps from states with a coordinate at x* (Dirac: psi*theta = 0)")
+    f.add_argument("--no-compare", action="store_true", help="do not run Sim-GDA and Alt-GDA on the same draws")
+    f.add_argument("--one-by-one", action="store_true",
+                   help="run the draws one by one through simulate() even if the oracle has choose_many")
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
+                   help="write the JSON report (to stdout, or to PATH)")
+
+
+def run(args) -> int:
+    from stabcheck.check_oracle import Config, check_oracle, format_report, parse_eta_range, parse_properties
+    from stabcheck.cli.common import emit_json
+    from stabcheck.errors import BadInput
+    from stabcheck.testing.strategies import ALL_KINDS, KINDS
+
+    starts = KINDS
+    if args.starts is not None:
+        starts = tuple(k.strip() for k in args.starts.split(",") if k.strip())
+        bad = [k for k in starts if k not in ALL_KINDS]
+        if bad or not starts:
+            raise BadInput(f"--starts: unknown kinds {bad or args.starts!r}; valid: {', '.join(ALL_KINDS)}")
+    if args.system not in ("dirac", "gaussian"):
+        raise BadInput(f"--system must be dirac or gaussian for check-oracle, got {args.system!r}")
+    cfg = Config(eta_range=parse_eta_range(args.eta_range), steps=args.steps, max_examples=args.max_examples,
+                 seed=args.seed, C=args.bound, candidate=args.lyapunov, rtol=args.rtol, tol=args.tol,
+                 properties=parse_properties(args.properties), shrink_examples=args.shrink_examples,
+                 compare=not args.no_compare, starts=starts, exclude_axes=args.exclude_axes,
+                 vectorised=False if args.one_by_one else None)
+    report = check_oracle(args.oracle, system=args.system, loss=args.loss, regs=args.reg,
+                          convention=args.convention, convert=args.convert, config=cfg)
+    if args.json is not None:
+        if args.json == "-":
+            emit_json(report)
+        else:
+            import io
+
+            from stabcheck.io import write_text_atomic
+
+            buf = io.StringIO()
+            emit_json(report, buf)
+            write_text_atomic(args.json, buf.getvalue())
+    if args.json != "-":
+        print(format_report(report))
+    return 1 if report["verdict"] == "fail" else 0
