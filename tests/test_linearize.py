@@ -149,6 +149,9 @@ GAMES = [
     ("dirac", "rkl", {}, ["gradnorm:gamma=0.3"]), ("dirac", "hinge", {}, ["r2:gamma=1"]),
     ("gaussian", "bce", {"mean": [1.0, -2.0], "sigma2": 0.5}, []),
     ("gaussian", "rkl", {"mean": [0.5], "sigma2": 0.2}, ["noise:sigma=0.3"]),
+    ("gaussian", "wgan", {"mean": [1.0], "sigma2": 0.5}, ["r1:gamma=0.5"]),
+    ("general", None, {"P": [[1, 0.5], [0, 2]], "Q": [[-1, 0.2], [0.2, -0.5]]}, []),
+    ("wgan-qc", None, {"lam": 2}, []),
 ]
 METHODS = ["sim", "alt:n_d=3,n_g=2", "alt:first=generator", "eg", "ogda", "jare:gamma=2", "conopt:gamma=0.5",
            "genreg:gamma=1", "discreg:gamma=1.5"]
