@@ -14,7 +14,6 @@ Writes docs/figures/figure2.png, docs/figure2.json and docs/figure2.md. Run from
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import FIGURES, parse_args, readable  # noqa: E402
+from _common import FIGURES, parse_args  # noqa: E402
 
 from stabcheck.games import make_game  # noqa: E402
 from stabcheck.io import write_json_atomic, write_text_atomic  # noqa: E402

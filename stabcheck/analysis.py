@@ -18,7 +18,7 @@ import numpy as np
 from stabcheck.errors import BadInput
 from stabcheck.linearize import (RHO_TOL, exact_hurwitz, hurwitz, iterations_per_decade,
                                  linear_map_matrix, method_jacobian, numeric_verdict_matrix,
-                                 sorted_eigenvalues, spectral_radius, verdict_of)
+                                 sorted_eigenvalues, verdict_of)
 from stabcheck.methods import DEFAULT_METHODS, Method, make_method
 
 

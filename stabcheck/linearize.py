@@ -25,7 +25,7 @@ Otherwise verdicts use floating point with the tolerance :data:`RHO_TOL`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np

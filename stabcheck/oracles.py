@@ -47,7 +47,7 @@ from typing import Any, Optional, Protocol, runtime_checkable
 import numpy as np
 
 from stabcheck.errors import BadInput
-from stabcheck.specs import Spec, check_params, parse_import_spec, parse_spec
+from stabcheck.specs import check_params, parse_import_spec, parse_spec
 
 
 class Choice(str, enum.Enum):

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-import sympy as sp
 
 from stabcheck.errors import BadInput
 from stabcheck.games.base import Game, exact

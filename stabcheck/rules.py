@@ -22,8 +22,7 @@ Rules (thesis eq. 3 fields; Mescheder et al. 2017/2018; Daskalakis et al. 2018):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 

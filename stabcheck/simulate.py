@@ -399,7 +399,6 @@ def simulate(game, runner: Union[str, Any], eta: float, x0: Sequence[float], ste
     -------
     RunResult
     """
-    from stabcheck.methods import Method
 
     r = make_runner(runner, kind)
     eta = check_eta(eta)

@@ -75,6 +75,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from stabcheck.errors import BadInput
+from stabcheck.io import json_clean
 from stabcheck.linearize import RHO_TOL
 from stabcheck.rules import FieldFns
 
@@ -612,7 +613,7 @@ class SweepResult:
 
         from stabcheck.io import write_text_atomic
 
-        write_text_atomic(path, json.dumps(_clean(self.to_json())) + "\n")
+        write_text_atomic(path, json.dumps(json_clean(self.to_json())) + "\n")
 
     def plot(self, path=None, *, ax=None, title: Optional[str] = None, colorbar: bool = True):
         """Heat map of ``log10 rho`` with the ``rho = 1`` contour (2 axes) or a curve (1 axis).
@@ -625,16 +626,6 @@ class SweepResult:
         Writes ``path`` atomically when given; returns the matplotlib Axes.
         """
         return plot_map(self, path, ax=ax, title=title, colorbar=colorbar)
-
-
-def _clean(o):
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    return o
 
 
 # ============================================================================ the sweep

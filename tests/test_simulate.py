@@ -11,7 +11,6 @@ import pytest
 
 from stabcheck.errors import BadInput
 from stabcheck.games import make_game
-from stabcheck.methods import make_method
 from stabcheck.oracles import Choice
 from stabcheck.simulate import simulate, simulate_many, split_specs
 

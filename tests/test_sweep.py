@@ -13,7 +13,7 @@ from stabcheck.games import make_game
 from stabcheck.linearize import linear_map_matrix, numeric_verdict_matrix, spectral_radius
 from stabcheck.methods import make_method
 from stabcheck.rules import make_rule
-from stabcheck.sweep import (VERDICTS, Axis, batched_map_matrices, parse_grid, sweep, verdict_codes)
+from stabcheck.sweep import (VERDICTS, batched_map_matrices, parse_grid, sweep, verdict_codes)
 
 
 # ----------------------------------------------------------------------------- grid parsing

@@ -7,7 +7,7 @@ polynomials, stable step sizes, simulations) and report what they found.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import sympy as sp

@@ -14,7 +14,7 @@ A :class:`Result` is produced by a check function at run time; the registry neve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 from stabcheck.errors import BadInput
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 HELP = "eigen-analysis of every training method's update map at the equilibrium"
 

@@ -176,7 +176,6 @@ def _from_engine(args):
 
 
 def run(args) -> int:
-    import numpy as np
 
     from stabcheck import certify as C
     from stabcheck.certify.lyapunov import check_solver

@@ -55,7 +55,7 @@ def register(p) -> None:
 
 def run(args) -> int:
     from stabcheck.check_oracle import Config, check_oracle, format_report, parse_eta_range, parse_properties
-    from stabcheck.cli.common import emit_json
+    from stabcheck.cli.common import write_json_report
     from stabcheck.errors import BadInput
     from stabcheck.testing.strategies import ALL_KINDS, KINDS
 
@@ -75,16 +75,7 @@ def run(args) -> int:
     report = check_oracle(args.oracle, system=args.system, loss=args.loss, regs=args.reg,
                           convention=args.convention, convert=args.convert, config=cfg)
     if args.json is not None:
-        if args.json == "-":
-            emit_json(report)
-        else:
-            import io
-
-            from stabcheck.io import write_text_atomic
-
-            buf = io.StringIO()
-            emit_json(report, buf)
-            write_text_atomic(args.json, buf.getvalue())
+        write_json_report(report, args.json)
     if args.json != "-":
         print(format_report(report))
     return 1 if report["verdict"] == "fail" else 0

@@ -40,9 +40,9 @@ def parse_floats(text: str, what: str) -> list:
     return vals
 
 
-def game_from_args(args):
-    """Build the game the arguments describe (BadInput on anything invalid)."""
-    from stabcheck.games import make_game
+def game_params_from_args(args) -> dict:
+    """The system parameters the arguments give (gaussian --mean/--dim/--sigma2, general --P/--Q,
+    user-factory --param KEY=VALUE); BadInput on anything invalid."""
     from stabcheck.specs import parse_value
 
     params: dict = {}
@@ -70,20 +70,33 @@ def game_from_args(args):
         if not eq or not k:
             raise BadInput(f"--param expects KEY=VALUE, got {item!r}")
         params[k] = parse_value(v)
-    return make_game(args.system, args.loss, params, args.reg, args.convention)
+    return params
+
+
+def game_from_args(args):
+    """Build the game the arguments describe (BadInput on anything invalid)."""
+    from stabcheck.games import make_game
+
+    return make_game(args.system, args.loss, game_params_from_args(args), args.reg, args.convention)
 
 
 def emit_json(obj, stream=None) -> None:
     """Print JSON (NaN/inf are not valid JSON: they are written as null)."""
+    from stabcheck.io import json_clean
+
     stream = stream or sys.stdout
-    stream.write(json.dumps(_clean(obj), indent=2) + "\n")
+    stream.write(json.dumps(json_clean(obj), indent=2) + "\n")
 
 
-def _clean(o):
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    return o
+def write_json_report(obj, dest: str) -> None:
+    """``--json [PATH]``: ``-`` prints to stdout, a path is written atomically."""
+    if dest == "-":
+        emit_json(obj)
+        return
+    import io
+
+    from stabcheck.io import write_text_atomic
+
+    buf = io.StringIO()
+    emit_json(obj, buf)
+    write_text_atomic(dest, buf.getvalue())

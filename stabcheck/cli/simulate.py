@@ -66,7 +66,7 @@ def resolve_runners(args) -> list:
 
 
 def run(args) -> int:
-    from stabcheck.cli.common import emit_json, game_from_args, parse_floats
+    from stabcheck.cli.common import game_from_args, parse_floats, write_json_report
     from stabcheck.errors import BadInput
     from stabcheck.simulate import check_eta, check_precision, check_x0, simulate
 
@@ -112,16 +112,7 @@ def run(args) -> int:
 
         phase_portrait(game, results, args.phase, title=_title(game, eta))
     if args.json is not None:
-        if args.json == "-":
-            emit_json(report)
-        else:
-            import io
-
-            from stabcheck.io import write_text_atomic
-
-            buf = io.StringIO()
-            emit_json(report, buf)
-            write_text_atomic(args.json, buf.getvalue())
+        write_json_report(report, args.json)
     if args.json != "-":
         print(format_report(report))
     return 0

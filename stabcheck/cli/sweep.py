@@ -39,45 +39,14 @@ def register(p) -> None:
     add_executor_arguments(p)
 
 
-def _params(args) -> dict:
-    from stabcheck.cli.common import parse_floats
-    from stabcheck.errors import BadInput
-    from stabcheck.specs import parse_value
-
-    params: dict = {}
-    if args.system == "gaussian":
-        if args.mean is not None:
-            params["mean"] = parse_floats(args.mean, "--mean")
-        if args.dim is not None:
-            if args.dim < 1:
-                raise BadInput(f"--dim must be >= 1, got {args.dim}")
-            params["dim"] = args.dim
-        if args.sigma2 is not None:
-            params["sigma2"] = parse_floats(args.sigma2, "--sigma2")[0]
-    else:
-        for name in ("mean", "dim", "sigma2"):
-            if getattr(args, name) is not None:
-                raise BadInput(f"--{name} applies to --system gaussian only")
-    if args.system == "general":
-        if args.P is None or args.Q is None:
-            raise BadInput("--system general needs --P and --Q (matrix files, .npy or .json)")
-        params["P"], params["Q"] = args.P, args.Q
-    elif args.P is not None or args.Q is not None:
-        raise BadInput("--P and --Q apply to --system general only")
-    for item in args.param:
-        k, eq, v = item.partition("=")
-        if not eq or not k:
-            raise BadInput(f"--param expects KEY=VALUE, got {item!r}")
-        params[k] = parse_value(v)
-    return params
-
-
 def run(args) -> int:
     from stabcheck.cli.common import emit_json
     from stabcheck.executors import executor_from_args
     from stabcheck.sweep import DEFAULT_CHUNK, sweep
 
-    params = _params(args)
+    from stabcheck.cli.common import game_params_from_args
+
+    params = game_params_from_args(args)
     with executor_from_args(args) as ex:
         result = sweep(args.system, args.loss, args.method, args.grid, regs=args.reg, params=params,
                        convention=args.convention, eta=args.eta, executor=ex,

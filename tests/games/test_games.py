@@ -7,7 +7,7 @@ import sympy as sp
 from stabcheck.errors import BadInput
 from stabcheck.games import custom_game, make_game
 from stabcheck.games.torchgame import TorchGame
-from stabcheck.linearize import autodiff_map_jacobian, method_jacobian
+from stabcheck.linearize import method_jacobian
 from stabcheck.methods import make_method
 
 
