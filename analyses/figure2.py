@@ -9,7 +9,7 @@ point (0, 0) after 5000, 10000 and 20000 iterations. Then runs 10000 random star
 Writes docs/figures/figure2.png, docs/figure2.json and docs/figure2.md. Run from the repo root:
 
     python analyses/figure2.py            # about 2-4 minutes on one core
-    python analyses/figure2.py --quick --outdir /tmp/f2   # reduced (tests): all outputs in /tmp/f2
+    python analyses/figure2.py --quick --outdir build/f2   # reduced (tests): all outputs in build/f2
 """
 
 from __future__ import annotations

@@ -56,6 +56,18 @@ def exact(value: Any) -> sp.Expr:
     return sp.Rational(repr(v))
 
 
+def convert_state(x: np.ndarray, n_gen: int, frm: str, to: str) -> np.ndarray:
+    """A state ``(theta, psi)`` written in convention ``frm``, rewritten in ``to``: the two
+    conventions differ by ``psi -> -psi`` (a copy; ``x`` itself when nothing changes)."""
+    if to not in CONVENTIONS:
+        raise BadInput(f"unknown convention {to!r}; valid: {', '.join(CONVENTIONS)}")
+    if to == frm:
+        return x
+    y = np.array(x, copy=True)
+    y[..., n_gen:] = -y[..., n_gen:]
+    return y
+
+
 @dataclass
 class Game:
     """A two-player differentiable game given by sympy expressions.
@@ -149,13 +161,7 @@ class Game:
     # ------------------------------------------------------------------ conventions
     def convert_state(self, x: np.ndarray, to: str) -> np.ndarray:
         """Map a state from this game's convention to ``to`` (``psi -> -psi`` between the two)."""
-        if to not in CONVENTIONS:
-            raise BadInput(f"unknown convention {to!r}; valid: {', '.join(CONVENTIONS)}")
-        if to == self.convention:
-            return x
-        y = np.array(x, copy=True)
-        y[..., self.n_gen:] = -y[..., self.n_gen:]
-        return y
+        return convert_state(x, self.n_gen, self.convention, to)
 
     def in_convention(self, to: str) -> "Game":
         """The same game written in convention ``to`` (substitute ``psi -> -psi``)."""

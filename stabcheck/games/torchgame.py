@@ -23,7 +23,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from stabcheck.errors import BadInput
-from stabcheck.games.base import CONVENTIONS
+from stabcheck.games.base import CONVENTIONS, convert_state
 
 
 @dataclass
@@ -97,13 +97,7 @@ class TorchGame:
         return None
 
     def convert_state(self, x: np.ndarray, to: str) -> np.ndarray:
-        if to not in CONVENTIONS:
-            raise BadInput(f"unknown convention {to!r}; valid: {', '.join(CONVENTIONS)}")
-        if to == self.convention:
-            return x
-        y = np.array(x, copy=True)
-        y[..., self.n_gen:] = -y[..., self.n_gen:]
-        return y
+        return convert_state(x, self.n_gen, self.convention, to)
 
     def in_convention(self, to: str) -> "TorchGame":
         if to == self.convention:
