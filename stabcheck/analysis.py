@@ -143,7 +143,9 @@ def stable_eta_scan(rule, J: np.ndarray, n_gen: int, *, n_grid: int = 400, tol: 
         return [[float(a), float(b)] for a, b in out]
 
     conv = collect(0)
-    return {"max": conv[-1][1] if conv else None, "intervals": conv, "neutral": collect(1),
+    # a crossing of rho = 1 leaves a sliver within the tolerance: not a neutral range
+    neutral = [[a, b] for a, b in collect(1) if b - a > 1e-6 * b]
+    return {"max": conv[-1][1] if conv else None, "intervals": conv, "neutral": neutral,
             "exact": False, "rule": f"scan of {n_grid} log-spaced step sizes + bisection"}
 
 
