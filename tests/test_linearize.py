@@ -191,3 +191,22 @@ def test_exact_verdict_rotation_is_neutral_and_shear_is_defective():
     v = exact_verdict(sp.Matrix([[1, 1], [0, 1]]))
     assert v.verdict == "neutral" and v.defective
     assert exact_verdict(sp.Matrix([[1, 0], [0, sp.Rational(1, 2)]])).defective is False
+
+
+def test_exact_hurwitz_matches_eigenvalues_away_from_the_axis():
+    from stabcheck.linearize import exact_hurwitz
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for _ in range(150):
+        n = int(rng.integers(1, 5))
+        A = sp.Matrix(n, n, lambda i, j: sp.Rational(int(rng.integers(-6, 7)), int(rng.integers(1, 4))))
+        m = np.linalg.eigvals(np.array(A.tolist(), dtype=float)).real.max()
+        if abs(m) < 1e-6:
+            continue
+        checked += 1
+        assert exact_hurwitz(A) == (m < 0), A
+    assert checked > 100
+    # on the imaginary axis: not Hurwitz (Routh's first column hits 0)
+    assert exact_hurwitz(sp.Matrix([[0, -1], [1, 0]])) is False
+    assert exact_hurwitz(sp.Matrix([[-1, 0], [0, 0]])) is False
