@@ -448,6 +448,14 @@ def _exact_field(f):
     return lambda x: np.array(fn(*x), dtype=object)
 
 
+def _stop_reason(ar, lg: float, log_max: float, state) -> Optional[str]:
+    """Why a run stops after a step: ``"non-finite"`` (the new state is not finite; it is not
+    taken), ``"boundary"`` (farther than max_distance; it is taken), or None."""
+    if lg <= log_max and lg < math.inf:
+        return None
+    return "boundary" if ar.finite(state) else "non-finite"
+
+
 def _check_steps(steps) -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise BadInput(f"--steps must be an integer >= 0, got {steps!r}")
@@ -511,11 +519,9 @@ def _run_inner(game, r: Runner, eta, x0, steps, ar: _Arith, max_distance, batch,
             code = CODE[choice]
             x_new = x + eta_n * step_fns[code](x)
             lg = ar.log10_norm(x_new - x_star)
-            if not (lg <= log_max and lg < math.inf):
-                if not ar.finite(x_new):
-                    stopped = "non-finite"
-                    break
-                stopped = "boundary"
+            stopped = _stop_reason(ar, lg, log_max, x_new)
+            if stopped == "non-finite":
+                break
             x = x_new
             codes.append(code)
             logs.append(lg)
@@ -531,11 +537,9 @@ def _run_inner(game, r: Runner, eta, x0, steps, ar: _Arith, max_distance, batch,
             z_new = rule.step(z, fns, eta_n)
             x_new = rule.position(z_new)
             lg = ar.log10_norm(x_new - x_star)
-            if not (lg <= log_max and lg < math.inf):
-                if not ar.finite(z_new):
-                    stopped = "non-finite"
-                    break
-                stopped = "boundary"
+            stopped = _stop_reason(ar, lg, log_max, z_new)
+            if stopped == "non-finite":
+                break
             z = z_new
             logs.append(lg)
             if record_states:
