@@ -65,7 +65,7 @@ def linear_map_matrix(rule: UpdateRule, J, eta, n_gen: int):
         Jo = np.array(J.tolist(), dtype=object)
         d = Jo.shape[0]
         Z = np.array(sp.eye(rule.state_dim(d)).tolist(), dtype=object)
-        fns = FieldFns(lambda X: X.dot(Jo.T), n_gen, d, backend="numpy")
+        fns = FieldFns(lambda X: X.dot(Jo.T), n_gen, d, backend="numpy", number=exact)
         out = rule.step(Z, fns, eta)
         return sp.Matrix(out.T.tolist())
     J = np.asarray(J, dtype=float)

@@ -18,23 +18,37 @@ Rules (thesis eq. 3 fields; Mescheder et al. 2017/2018; Daskalakis et al. 2018):
 * ``eg``   - extragradient: ``x + eta V3(x + eta V3(x))``.
 * ``ogda`` - optimistic GDA: ``g' = V3(x)``, ``x' = x + eta (2 g' - g)``; ``z = (x, g)``,
   started with ``g = v(x_0)``.
+
+Every rule takes the optimizer keys of :mod:`stabcheck.optimizers` (``ratio=``,
+``momentum=``, ``opt=sgd|rmsprop|adam``, ``beta1=``, ``precond=``, ``t=``), e.g.
+``sim:ratio=4``, ``alt:n_d=1,momentum=-0.5``, ``alt:opt=adam,beta1=0.5,precond=100``: the
+rule says which player moves when, the optimizer how a field value becomes a step. The
+formulas above are the plain optimizer's (one step size, no momentum).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from stabcheck.errors import BadInput
+from stabcheck.optimizers import OPTIMIZER_KEYS, Optimizer, coerce_optimizer_params, make_optimizer
 from stabcheck.specs import check_params, format_spec, parse_spec
 
 
 class FieldFns:
-    """V1, V2, V3 of one field in one backend (``numpy`` float/object arrays or ``torch``)."""
+    """V1, V2, V3 of one field in one backend (``numpy`` float/object arrays or ``torch``).
 
-    def __init__(self, v: Callable, n_gen: int, dim: int, backend: str = "numpy"):
+    ``number`` turns a float constant of a rule or optimizer (a momentum, a step ratio, a
+    preconditioner entry) into the backend's number: ``float`` by default, an exact sympy
+    rational on the exact path, an mpmath number at arbitrary precision.
+    """
+
+    def __init__(self, v: Callable, n_gen: int, dim: int, backend: str = "numpy",
+                 number: Optional[Callable] = None):
         self.v, self.n_gen, self.dim, self.backend = v, n_gen, dim, backend
+        self.number = number if number is not None else float
         m1 = np.zeros(dim, dtype=int)
         m1[:n_gen] = 1
         m2 = 1 - m1
@@ -44,6 +58,31 @@ class FieldFns:
             m1 = torch.as_tensor(m1, dtype=torch.float64)
             m2 = torch.as_tensor(m2, dtype=torch.float64)
         self._m1, self._m2 = m1, m2
+        self._ones = m1 + m2
+
+    @property
+    def gen_mask(self):
+        """1 on the generator's coordinates (theta), 0 on psi."""
+        return self._m1
+
+    @property
+    def disc_mask(self):
+        """1 on the discriminator's coordinates (psi), 0 on theta."""
+        return self._m2
+
+    def mask_of(self, code: int):
+        """Which coordinates move under V1 (1), V2 (2), V3 (3); None means all."""
+        return {1: self._m1, 2: self._m2, 3: None}[code]
+
+    def vec(self, values):
+        """A constant vector (length ``dim``) in this backend."""
+        if self.backend == "torch":
+            import torch
+
+            return torch.as_tensor(np.asarray(values, dtype=float), dtype=torch.float64)
+        if self.number is float:
+            return np.asarray(values, dtype=float)
+        return np.array(list(values), dtype=object)
 
     def V1(self, x):
         return self.v(x) * self._m1
@@ -57,40 +96,104 @@ class FieldFns:
     def by_code(self, code: int) -> Callable:
         return {1: self.V1, 2: self.V2, 3: self.V3}[code]
 
-    def cat(self, a, b):
+    def cat(self, a, b, *more):
         if self.backend == "torch":
             import torch
 
-            return torch.cat([a, b], dim=-1)
-        return np.concatenate([a, b], axis=-1)
+            return torch.cat([a, b, *more], dim=-1)
+        return np.concatenate([a, b, *more], axis=-1)
 
 
 class UpdateRule:
-    """Base class: a memoryless rule on ``x``; subclasses override :meth:`step`."""
+    """Base class of update rules; subclasses override :meth:`step`.
+
+    The state is ``z = (x, memory..., optimizer state)``: ``x`` the parameters, then
+    :attr:`memory` copies of ``x``'s size that the rule keeps (optimistic GDA's last
+    gradient), then :attr:`Optimizer.slots` copies for the optimizer (momentum, Adam's first
+    moment). Every gradient step a rule takes goes through :meth:`move` (its optimizer), so
+    rules never write ``x + eta g`` themselves and every optimizer composes with every rule.
+
+    The user-rule protocol (``--method pkg.mod:MyRule[:k=v]``): subclass this class, set
+    ``name``, take your parameters (and ``**opt`` for the optimizer keys) in ``__init__``,
+    call ``super().__init__(**opt)``, return your parameters from :attr:`params`, and write
+    :meth:`step` with :meth:`split`, :meth:`move` and :meth:`join`. See docs/extending.md.
+    """
 
     name = "rule"
-    memory = 0  # extra copies of x carried in the state
+    memory = 0  # extra copies of x carried in the state by the rule itself
+
+    def __init__(self, optimizer: Optional[Optimizer] = None, **opt):
+        if optimizer is not None and opt:
+            raise BadInput(f"{self.name}: give an Optimizer or optimizer keys, not both")
+        if optimizer is None:
+            opt = coerce_optimizer_params(opt, what=f"update rule {self.name!r}")
+            optimizer = make_optimizer(opt)
+        self.optimizer = optimizer
+
+    @property
+    def optimizer(self) -> Optimizer:
+        return self.__dict__.get("_optimizer") or _PLAIN
+
+    @optimizer.setter
+    def optimizer(self, value: Optimizer) -> None:
+        self.__dict__["_optimizer"] = value
 
     @property
     def params(self) -> dict:
         return {}
 
     @property
+    def all_params(self) -> dict:
+        """The rule's parameters followed by the optimizer's (non-default) ones."""
+        return {**self.params, **self.optimizer.params}
+
+    @property
     def spec(self) -> str:
-        return format_spec(self.name, self.params)
+        return format_spec(self.name, self.all_params)
+
+    @property
+    def slots(self) -> int:
+        return self.memory + self.optimizer.slots
 
     def state_dim(self, d: int) -> int:
-        return d * (1 + self.memory)
+        return d * (1 + self.slots)
 
     def init(self, x0, f: FieldFns):
-        return x0
+        """The state at the start: the rule's memory from :meth:`init_memory`, optimizer state 0."""
+        mem = self.init_memory(x0, f)
+        opt = [x0 * 0] * self.optimizer.slots
+        if not mem and not opt:
+            return x0
+        return f.cat(x0, *mem, *opt)
+
+    def init_memory(self, x0, f: FieldFns) -> list:
+        """The rule's own memory at the start (a list of :attr:`memory` vectors)."""
+        return []
 
     def state_equilibrium(self, x_star: np.ndarray) -> np.ndarray:
-        return np.concatenate([x_star] + [np.zeros_like(x_star)] * self.memory)
+        return np.concatenate([x_star] + [np.zeros_like(x_star)] * self.slots)
 
     def position(self, z):
         """The parameters ``x`` inside a state ``z``."""
-        return z[..., : z.shape[-1] // (1 + self.memory)]
+        return z[..., : z.shape[-1] // (1 + self.slots)]
+
+    def split(self, z, d: int):
+        """``(x, [memory...], s)``: the parameters, the rule's memory, the optimizer state (or None)."""
+        if self.slots == 0:
+            return z, [], None
+        x = z[..., :d]
+        mem = [z[..., d * (1 + i): d * (2 + i)] for i in range(self.memory)]
+        s = z[..., d * (1 + self.memory):] if self.optimizer.slots else None
+        return x, mem, s
+
+    def join(self, f: FieldFns, x, mem=(), s=None):
+        """Inverse of :meth:`split`."""
+        parts = list(mem) + ([s] if s is not None else [])
+        return f.cat(x, *parts) if parts else x
+
+    def move(self, x, s, g, eta, f: FieldFns, mask=None):
+        """One gradient step of the players in ``mask`` through the optimizer: ``(x', s')``."""
+        return self.optimizer.move(x, s, g, eta, f, mask)
 
     def step(self, z, f: FieldFns, eta):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -104,59 +207,86 @@ class Sim(UpdateRule):
     name = "sim"
 
     def step(self, z, f, eta):
-        return z + eta * f.V3(z)
+        x, mem, s = self.split(z, f.dim)
+        x, s = self.move(x, s, f.V3(x), eta, f)
+        return self.join(f, x, mem, s)
 
 
 class Alt(UpdateRule):
     name = "alt"
 
-    def __init__(self, n_d: int = 1, n_g: int = 1, first: str = "discriminator"):
-        if n_d < 1 or n_g < 1:
-            raise BadInput(f"alt: n_d and n_g must be >= 1, got n_d={n_d}, n_g={n_g}")
+    def __init__(self, n_d: int = 1, n_g: int = 1, first: str = "discriminator", **opt):
+        for key, n in (("n_d", n_d), ("n_g", n_g)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise BadInput(f"alt: {key} must be an integer >= 1, got {n!r}")
+            if n > MAX_INNER_STEPS:
+                raise BadInput(f"alt: {key}={n} is above the limit of {MAX_INNER_STEPS} steps per period")
         if first not in ("discriminator", "generator"):
             raise BadInput(f"alt: first must be 'discriminator' or 'generator', got {first!r}")
-        self.n_d, self.n_g, self.first = n_d, n_g, first
+        self.n_d, self.n_g, self.first = int(n_d), int(n_g), first
+        super().__init__(**opt)
 
     @property
     def params(self):
         return {"n_d": self.n_d, "n_g": self.n_g, "first": self.first}
 
     def step(self, z, f, eta):
-        order = [(f.V2, self.n_d), (f.V1, self.n_g)]
+        x, mem, s = self.split(z, f.dim)
+        order = [(f.V2, f.disc_mask, self.n_d), (f.V1, f.gen_mask, self.n_g)]
         if self.first == "generator":
             order.reverse()
-        for V, n in order:
+        for V, mask, n in order:
             for _ in range(n):
-                z = z + eta * V(z)
-        return z
+                x, s = self.move(x, s, V(x), eta, f, mask)
+        return self.join(f, x, mem, s)
 
     def gradient_evaluations(self):
         return self.n_d + self.n_g
 
 
 class Extragradient(UpdateRule):
+    """Extragradient. With an optimizer: the look-ahead is a step from ``(x, s)`` whose
+    optimizer state is discarded; the update is a step from ``(x, s)`` with the field at the
+    look-ahead point (Gidel et al.'s extrapolation from the past state)."""
+
     name = "eg"
 
     def step(self, z, f, eta):
-        return z + eta * f.V3(z + eta * f.V3(z))
+        x, mem, s = self.split(z, f.dim)
+        xh, _ = self.move(x, s, f.V3(x), eta, f)
+        x, s = self.move(x, s, f.V3(xh), eta, f)
+        return self.join(f, x, mem, s)
 
     def gradient_evaluations(self):
         return 2
 
 
 class OptimisticGDA(UpdateRule):
+    """Optimistic GDA: the optimizer is handed the optimistic field ``2 v(x) - v(x_prev)``."""
+
     name = "ogda"
     memory = 1
 
-    def init(self, x0, f):
-        return f.cat(x0, f.V3(x0))
+    def init_memory(self, x0, f):
+        return [f.V3(x0)]
 
     def step(self, z, f, eta):
-        d = f.dim
-        x, g = z[..., :d], z[..., d:]
+        x, (g,), s = self.split(z, f.dim)
         g_new = f.V3(x)
-        return f.cat(x + eta * (2 * g_new - g), g_new)
+        x, s = self.move(x, s, 2 * g_new - g, eta, f)
+        return self.join(f, x, [g_new], s)
 
+    def split(self, z, d):
+        x = z[..., :d]
+        g = z[..., d: 2 * d]
+        s = z[..., 2 * d:] if self.optimizer.slots else None
+        return x, [g], s
+
+
+#: the largest n_d / n_g accepted (a period of more steps cannot be linearized in reasonable time)
+MAX_INNER_STEPS = 10_000
+
+_PLAIN = Optimizer()
 
 RULES = {
     "sim": (Sim, {}),
@@ -166,10 +296,56 @@ RULES = {
 }
 
 
+def is_import_path(text: str) -> bool:
+    """``pkg.mod:Name[:k=v]`` (a user object) rather than ``name[:k=v]`` (a built-in)."""
+    head, sep, rest = text.strip().partition(":")
+    if "." in head:
+        return True
+    attr = rest.split(":", 1)[0]
+    return bool(sep) and bool(attr) and "=" not in attr and "," not in attr
+
+
+def load_rule(text: str) -> UpdateRule:
+    """A user rule from ``pkg.mod:Name[:k=v,...]``: a class (called with the parameters) or
+    an :class:`UpdateRule` instance (no parameters)."""
+    from stabcheck.oracles import load_object
+    from stabcheck.specs import parse_import_spec
+
+    module, attr, params = parse_import_spec(text, what="update rule")
+    obj = load_object(module, attr, what="update rule")
+    if isinstance(obj, type):
+        try:
+            obj = obj(**params)
+        except BadInput:
+            raise
+        except Exception as e:  # a user constructor that breaks is a bad input, one line
+            raise BadInput(f"update rule {text!r}: constructing it failed: {type(e).__name__}: {e}") from None
+    elif params:
+        raise BadInput(f"update rule {text!r}: {attr} is not a class; it takes no parameters")
+    check_rule_protocol(obj, text)
+    obj.import_path = text
+    return obj
+
+
+def check_rule_protocol(obj: Any, text: str) -> None:
+    """Raise :class:`BadInput` unless ``obj`` is a usable update rule."""
+    if not isinstance(obj, UpdateRule):
+        missing = [a for a in ("step", "state_dim", "init", "position", "state_equilibrium")
+                   if not callable(getattr(obj, a, None))]
+        if missing:
+            raise BadInput(f"update rule {text!r} breaks the rule protocol: no {', '.join(missing)} "
+                           "(subclass stabcheck.rules.UpdateRule)")
+
+
 def make_rule(text: str) -> UpdateRule:
-    """Build an update rule from a spec (``sim``, ``alt:n_d=5,first=generator``, ``eg``, ``ogda``)."""
+    """Build an update rule from a spec (``sim``, ``alt:n_d=5,first=generator``, ``eg``,
+    ``ogda``, with optimizer keys ``ratio=``, ``momentum=``, ``opt=``, ``beta1=``,
+    ``precond=``, ``t=``; or a user rule ``pkg.mod:Name[:k=v]``)."""
+    if is_import_path(text):
+        return load_rule(text)
     spec = parse_spec(text, what="update rule")
     if spec.name not in RULES:
         raise BadInput(f"unknown update rule {spec.name!r}; valid: {', '.join(RULES)}")
     cls, allowed = RULES[spec.name]
-    return cls(**check_params(spec, allowed, what="update rule"))
+    params = check_params(spec, {**allowed, **OPTIMIZER_KEYS}, what="update rule")
+    return cls(**params)

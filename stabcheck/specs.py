@@ -113,6 +113,8 @@ def check_params(spec: Spec, allowed: Mapping[str, type], *, what: str) -> dict:
             out[k] = v
         elif typ is bool and isinstance(v, bool):
             out[k] = v
+        elif typ is object:  # validated by the receiver (e.g. an optimizer's precond)
+            out[k] = v
         else:
             raise BadInput(f"{what} {spec.name!r}: parameter {k}={v!r} must be {typ.__name__}")
     return out
