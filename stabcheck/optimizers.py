@@ -62,7 +62,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -180,6 +180,7 @@ class Optimizer:
                            "a list; stabcheck.nn reads it from a torch.optim state)")
         self.kind, self.ratio, self.momentum, self.beta1 = kind, ratio, momentum, beta1
         self.precond, self.t = precond, t
+        self._scale_cache = None
 
     # ------------------------------------------------------------------ description
     @property
@@ -241,6 +242,15 @@ class Optimizer:
                 raise BadInput(f"optimizer: precond has {self.precond.size} entries, the game has {d} parameters")
             pre = np.asarray(self.precond, dtype=float)
         c1 = 1.0 if (self.kind != "adam" or self.t is None) else 1.0 / (1.0 - self.beta1 ** self.t)
+        if f.number is float:  # float backends (numpy float64, torch): one vectorised product
+            key = (id(f), d)
+            cached = self._scale_cache
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            P = pre * np.where(np.arange(d) >= n, self.ratio, 1.0) * c1
+            out = f.vec(P)
+            self._scale_cache = (key, out)
+            return out
         exact_ratio = f.number(self.ratio)
         out = [f.number(float(p)) * (exact_ratio if i >= n else 1) for i, p in enumerate(pre)]
         if c1 != 1.0:
