@@ -243,7 +243,7 @@ class Optimizer:
             pre = np.asarray(self.precond, dtype=float)
         c1 = 1.0 if (self.kind != "adam" or self.t is None) else 1.0 / (1.0 - self.beta1 ** self.t)
         if f.number is float:  # float backends (numpy float64, torch): one vectorised product
-            key = (id(f), d)
+            key = (id(f), d, n, f.backend)
             cached = self._scale_cache
             if cached is not None and cached[0] == key:
                 return cached[1]
