@@ -43,20 +43,24 @@ class FieldFns:
     ``number`` turns a float constant of a rule or optimizer (a momentum, a step ratio, a
     preconditioner entry) into the backend's number: ``float`` by default, an exact sympy
     rational on the exact path, an mpmath number at arbitrary precision.
+
+    ``device`` (torch backend only): where the masks and constant vectors live (default: the
+    CPU); pass the device of the tensors ``v`` works on (e.g. ``"cuda"``).
     """
 
     def __init__(self, v: Callable, n_gen: int, dim: int, backend: str = "numpy",
-                 number: Optional[Callable] = None):
+                 number: Optional[Callable] = None, device: Any = None):
         self.v, self.n_gen, self.dim, self.backend = v, n_gen, dim, backend
         self.number = number if number is not None else float
+        self.device = device
         m1 = np.zeros(dim, dtype=int)
         m1[:n_gen] = 1
         m2 = 1 - m1
         if backend == "torch":
             import torch
 
-            m1 = torch.as_tensor(m1, dtype=torch.float64)
-            m2 = torch.as_tensor(m2, dtype=torch.float64)
+            m1 = torch.as_tensor(m1, dtype=torch.float64, device=device)
+            m2 = torch.as_tensor(m2, dtype=torch.float64, device=device)
         self._m1, self._m2 = m1, m2
         self._ones = m1 + m2
 
@@ -79,7 +83,7 @@ class FieldFns:
         if self.backend == "torch":
             import torch
 
-            return torch.as_tensor(np.asarray(values, dtype=float), dtype=torch.float64)
+            return torch.as_tensor(np.asarray(values, dtype=float), dtype=torch.float64, device=self.device)
         if self.number is float:
             return np.asarray(values, dtype=float)
         return np.array(list(values), dtype=object)
