@@ -149,6 +149,44 @@ def stable_eta_scan(rule, J: np.ndarray, n_gen: int, *, n_grid: int = 400, tol: 
             "exact": False, "rule": f"scan of {n_grid} log-spaced step sizes + bisection"}
 
 
+def _step_scale(rule, d: int, n_gen: int) -> np.ndarray:
+    """The optimizer's per-coordinate step scale (precond x ratio) as floats."""
+    from stabcheck.rules import FieldFns
+
+    return np.asarray(rule.optimizer.scale(FieldFns(lambda x: x, n_gen, d)), dtype=float)
+
+
+def stable_eta(rule, lin, n_gen: int) -> dict:
+    """The set of stable step sizes: closed forms where they hold, else a scan.
+
+    * Sim-GDA with a memoryless optimizer (per-player ``ratio``, a diagonal ``precond``
+      ``D``): the map is ``I + eta P J`` with ``P = diag(D * (1, ratio))``, so thesis eq. 9
+      applies to the eigenvalues of ``P J`` (Sim-GDA on the field ``P v``).
+    * Alt-GDA on ``[[0, -c], [c, 0]]`` with a scalar preconditioner ``p`` and ``ratio``:
+      Mescheder's Lemma 2.4 with ``a = sqrt(n_d n_g ratio) p eta |c|``.
+    * Everything else (momentum, Adam's first moment, other rules, other games): the scan.
+    """
+    from stabcheck.rules import Alt, Sim
+
+    opt = rule.optimizer
+    d = lin.field_jacobian.shape[0]
+    if isinstance(rule, Sim) and opt.slots == 0:
+        P = _step_scale(rule, d, n_gen)
+        stable = sim_stable_eta_closed_form(sorted_eigenvalues(P[:, None] * lin.field_jacobian))
+        stable["neutral"] = []
+        if not opt.plain:
+            stable["rule"] += " on the field P v (P = precond x step ratio)"
+        return stable
+    c = _skew_2x2(lin.field_jacobian_exact)
+    if isinstance(rule, Alt) and c is not None and opt.slots == 0 and not isinstance(opt.precond, np.ndarray):
+        p = 1.0 if opt.precond is None else float(opt.precond)
+        stable = alt_stable_eta_closed_form(c * p * math.sqrt(opt.ratio), rule.n_d, rule.n_g)
+        if not opt.plain:
+            stable["rule"] += "; a = sqrt(n_d n_g ratio) p eta |c|"
+        return stable
+    return stable_eta_scan(rule, lin.field_jacobian, n_gen)
+
+
 def analyze_method(game, method: Method, eta: float, *, exact_path: bool = True) -> dict:
     """One entry of the ``methods`` list of the analyze contract."""
     lin = method_jacobian(game, method, eta, exact_path=exact_path)
@@ -156,13 +194,7 @@ def analyze_method(game, method: Method, eta: float, *, exact_path: bool = True)
     rho = float(np.max(np.abs(ev))) if ev.size else 0.0
     v = verdict_of(lin)
     fev = sorted_eigenvalues(lin.field_jacobian)
-    if method.rule.name == "sim":
-        stable = sim_stable_eta_closed_form(fev)
-        stable["neutral"] = []
-    elif method.rule.name == "alt" and _skew_2x2(lin.field_jacobian_exact) is not None:
-        stable = alt_stable_eta_closed_form(_skew_2x2(lin.field_jacobian_exact), method.rule.n_d, method.rule.n_g)
-    else:
-        stable = stable_eta_scan(method.rule, lin.field_jacobian, game.n_gen)
+    stable = stable_eta(method.rule, lin, game.n_gen)
     entry = {
         "method": method.name,
         "params": method.params,
@@ -177,6 +209,7 @@ def analyze_method(game, method: Method, eta: float, *, exact_path: bool = True)
         "stable_eta": stable,
         "jacobian_path": lin.path,
         "gradient_evaluations": method.rule.gradient_evaluations(),
+        "optimizer": method.rule.optimizer.describe(),
     }
     if v.note:
         entry["note"] = v.note

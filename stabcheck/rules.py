@@ -153,6 +153,11 @@ class UpdateRule:
 
     @property
     def spec(self) -> str:
+        """A spec that rebuilds this rule (``pkg.mod:Name[:k=v]`` for a user rule)."""
+        path = self.__dict__.get("import_path")
+        if path:
+            p = self.all_params
+            return path + (":" + format_spec("_", p).partition(":")[2] if p else "")
         return format_spec(self.name, self.all_params)
 
     @property
@@ -300,9 +305,12 @@ RULES = {
 }
 
 
-def is_import_path(text: str) -> bool:
-    """``pkg.mod:Name[:k=v]`` (a user object) rather than ``name[:k=v]`` (a built-in)."""
+def is_import_path(text: str, builtins=()) -> bool:
+    """``pkg.mod:Name[:k=v]`` (a user object) rather than ``name[:k=v]`` (a built-in: a rule
+    or a name in ``builtins``)."""
     head, sep, rest = text.strip().partition(":")
+    if head in RULES or head in builtins:
+        return False
     if "." in head:
         return True
     attr = rest.split(":", 1)[0]
@@ -327,18 +335,34 @@ def load_rule(text: str) -> UpdateRule:
     elif params:
         raise BadInput(f"update rule {text!r}: {attr} is not a class; it takes no parameters")
     check_rule_protocol(obj, text)
-    obj.import_path = text
+    obj.__dict__["import_path"] = f"{module}:{attr}"
     return obj
 
 
 def check_rule_protocol(obj: Any, text: str) -> None:
     """Raise :class:`BadInput` unless ``obj`` is a usable update rule."""
-    if not isinstance(obj, UpdateRule):
-        missing = [a for a in ("step", "state_dim", "init", "position", "state_equilibrium")
-                   if not callable(getattr(obj, a, None))]
-        if missing:
-            raise BadInput(f"update rule {text!r} breaks the rule protocol: no {', '.join(missing)} "
-                           "(subclass stabcheck.rules.UpdateRule)")
+    missing = [a for a in ("step", "state_dim", "init", "position", "state_equilibrium", "gradient_evaluations")
+               if not callable(getattr(obj, a, None))]
+    if missing or not isinstance(getattr(obj, "optimizer", None), Optimizer):
+        raise BadInput(f"update rule {text!r} breaks the rule protocol: "
+                       f"{'no ' + ', '.join(missing) if missing else 'no optimizer'} (subclass stabcheck.rules.UpdateRule)")
+    # a probe on the linear field v(x) = J x of a 2-parameter game (theta, psi)
+    J = np.array([[-0.5, -1.0], [1.0, -0.25]])
+    fns = FieldFns(lambda X: X @ J.T, 1, 2)
+    try:
+        s = int(obj.state_dim(2))
+        z0 = obj.init(np.array([0.3, -0.2]), fns)
+        z1 = obj.step(np.asarray(z0, dtype=float), fns, 0.1)
+        x1 = obj.position(np.asarray(z1))
+    except BadInput:
+        raise
+    except Exception as e:
+        raise BadInput(f"update rule {text!r} breaks the rule protocol: a probe step raised "
+                       f"{type(e).__name__}: {e}") from None
+    if np.shape(z0) != (s,) or np.shape(z1) != (s,) or np.shape(x1) != (2,) or not np.all(np.isfinite(z1)):
+        raise BadInput(f"update rule {text!r} breaks the rule protocol: on a 2-parameter probe state_dim is {s}, "
+                       f"init gave shape {np.shape(z0)}, step {np.shape(z1)}, position {np.shape(x1)} "
+                       "(expected (s,), (s,), (2,), finite)")
 
 
 def make_rule(text: str) -> UpdateRule:

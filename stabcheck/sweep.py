@@ -18,6 +18,9 @@ Parameter names (qualified, or bare when only one parameter has that name):
 ``jare.gamma`` ...   ``gamma`` of the method's field transform (jare, conopt, genreg, discreg)
 ``alt.n_d``,         Alt-GDA's step counts (integers; points are grouped by value)
 ``alt.n_g``
+``sim.momentum`` ... heavy-ball momentum of the method's rule, in (-1, 1); ``RULE.ratio``: the
+``sim.ratio`` ...    discriminator/generator step ratio (> 0); ``RULE.beta1`` with ``opt=adam``
+                     (optimizer keys of :mod:`stabcheck.optimizers`; points grouped by value)
 ``noise.sigma``      instance noise of ``--reg noise`` (the spec may omit ``sigma``)
 ``r1.gamma`` ...     penalty weight of ``--reg r1`` / ``r2`` / ``gradnorm``
 ``gaussian.sigma2``  the Gaussian game's variance; ``gaussian.mean``: its mean (1-D game only)
@@ -177,6 +180,7 @@ class _Param:
     strict: bool = False
     integer: bool = False
     assumptions: tuple = ()
+    upper: Optional[float] = None  # values must be < upper
 
 
 _REG_PARAMS = {"noise": ("sigma",), "r1": ("gamma",), "r2": ("gamma",), "gradnorm": ("gamma",)}
@@ -192,6 +196,16 @@ def available_parameters(system: str, method_spec, reg_specs) -> dict:
     if rule_name == "alt" and method_spec.name == "alt":
         for k in ("n_d", "n_g"):
             out[f"alt.{k}"] = _Param(f"alt.{k}", "rule", k, lower=1.0, integer=True)
+    if isinstance(rule_name, str) and ":" in rule_name:
+        rule_name = rule_name.split(":", 1)[0]
+    if rule_name in _RULES():
+        adam = method_spec.params.get("opt") == "adam"
+        out[f"{rule_name}.ratio"] = _Param(f"{rule_name}.ratio", "rule", "ratio", lower=0.0, strict=True)
+        if adam:
+            out[f"{rule_name}.beta1"] = _Param(f"{rule_name}.beta1", "rule", "beta1", lower=0.0, upper=1.0)
+        else:
+            out[f"{rule_name}.momentum"] = _Param(f"{rule_name}.momentum", "rule", "momentum", lower=-1.0,
+                                                  strict=True, upper=1.0)
     names = [s.name for s in reg_specs]
     for i, s in enumerate(reg_specs):
         for k in _REG_PARAMS.get(s.name, ()):
@@ -247,6 +261,8 @@ def resolve(axes: Sequence[Axis], system: str, method_spec, reg_specs) -> list[t
             if np.any(bad):
                 raise BadInput(f"grid parameter {p.qualified}: values must be {'>' if p.strict else '>='} "
                                f"{p.lower:g}, got lo = {ax.lo!r}")
+        if p.upper is not None and np.any(vals >= p.upper):
+            raise BadInput(f"grid parameter {p.qualified}: values must be < {p.upper:g}, got hi = {ax.hi!r}")
         if p.integer and not np.all(vals == np.round(vals)):
             raise BadInput(f"grid parameter {p.qualified}: values must be integers (choose lo, hi, n so "
                            f"that the grid {ax.spec} hits integers only)")
@@ -278,6 +294,10 @@ class _Plan:
     @property
     def shape(self) -> tuple:
         return tuple(len(v) for v in self.axes_values)
+
+
+#: a valid value of each swept rule key (to validate the fixed keys before the sweep)
+_AXIS_PROBE = {"n_d": 1, "n_g": 1, "ratio": 1.0, "momentum": 0.5, "beta1": 0.5}
 
 
 def _make_rule(name: str, params: dict):
@@ -392,7 +412,8 @@ def evaluate_block(plan: _Plan, bounds: tuple) -> tuple[np.ndarray, np.ndarray]:
         combo = np.stack([cols[plan.rule_axes[k]] for k in keys], axis=-1)
         uniq, inv = np.unique(combo, axis=0, return_inverse=True)
         inv = inv.reshape(-1)
-        groups = [(dict(plan.rule_params, **{k: int(u[j]) for j, k in enumerate(keys)}), inv == g)
+        groups = [(dict(plan.rule_params, **{k: (int(u[j]) if k in ("n_d", "n_g") else float(u[j]))
+                                             for j, k in enumerate(keys)}), inv == g)
                   for g, u in enumerate(uniq)]
     else:
         groups = [(plan.rule_params, slice(None))]
@@ -478,9 +499,12 @@ def _method_parts(method_spec):
     from stabcheck.rules import RULES
     from stabcheck.specs import check_params, parse_spec
 
+    from stabcheck.optimizers import OPTIMIZER_KEYS
+
     if method_spec.name in RULES:
         _, allowed = RULES[method_spec.name]
-        return method_spec.name, check_params(method_spec, allowed, what="update rule"), None, None
+        return (method_spec.name, check_params(method_spec, {**allowed, **OPTIMIZER_KEYS}, what="update rule"),
+                None, None)
     if method_spec.name in TRANSFORM_BLOCKS:
         params = dict(method_spec.params)
         rule = params.pop("rule", "sim")
@@ -488,11 +512,14 @@ def _method_parts(method_spec):
             raise BadInput(f"method {method_spec}: rule must be one of {', '.join(RULES)}")
         from stabcheck.specs import Spec
 
-        kw = check_params(Spec(method_spec.name, params), {"gamma": float}, what="field transform")
+        tparams = {k: params.pop(k) for k in list(params) if k == "gamma"}
+        kw = check_params(Spec(method_spec.name, tparams), {"gamma": float}, what="field transform")
         if "gamma" in kw and not kw["gamma"] >= 0:
             raise BadInput(f"{method_spec.name}: gamma must be >= 0, got {kw['gamma']}")
         rspec = parse_spec(rule)
-        return rspec.name, check_params(rspec, RULES[rspec.name][1], what="update rule"), method_spec.name, kw.get("gamma")
+        rspec = Spec(rspec.name, {**rspec.params, **params})
+        return (rspec.name, check_params(rspec, {**RULES[rspec.name][1], **OPTIMIZER_KEYS}, what="update rule"),
+                method_spec.name, kw.get("gamma"))
     raise BadInput(f"unknown method {method_spec.name!r}; valid: {', '.join(list(RULES) + list(TRANSFORM_BLOCKS))}")
 
 
@@ -686,10 +713,10 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
     rule_axes = {p.key: i for i, (_, p) in enumerate(resolved) if p.owner == "rule"}
     for k in rule_axes:
         if k in rule_params:
-            raise BadInput(f"alt.{k} is both in --method {method} and on --grid; drop one")
+            raise BadInput(f"{rule_name}.{k} is both in --method {method} and on --grid; drop one")
     if tname is not None and f"{tname}.gamma" in by_q and tgamma is not None:
         raise BadInput(f"{tname}.gamma is both in --method {method} and on --grid; drop one")
-    _make_rule(rule_name, dict(rule_params, **{k: 1 for k in rule_axes}))  # validate fixed rule params
+    _make_rule(rule_name, dict(rule_params, **{k: _AXIS_PROBE[k] for k in rule_axes}))  # validate fixed params
 
     user = ":" in system
     jac_params = [(i, p) for i, (_, p) in enumerate(resolved) if p.owner not in ("eta", "rule")]
@@ -745,7 +772,7 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
 
     from stabcheck.analysis import _convention_text
 
-    rule_obj = _make_rule(rule_name, dict(rule_params, **{k: 1 for k in rule_axes}))
+    rule_obj = _make_rule(rule_name, dict(rule_params, **{k: _AXIS_PROBE[k] for k in rule_axes}))
     info = {
         "system": {"name": system, "loss": loss, "params": _jsonable(params or {}), "dim": game.dim,
                    "n_gen": game.n_gen, "n_disc": game.dim - game.n_gen},
