@@ -66,20 +66,56 @@ class Runner:
     kind: str
     obj: Any  # the oracle object, or a Method
     spec: str
+    optimizer: Any = None  # stabcheck.optimizers.Optimizer an oracle's steps go through (None: plain)
 
     @property
     def convention(self) -> Optional[str]:
         return getattr(self.obj, "convention", None) if self.kind == "oracle" else None
 
 
-def make_runner(spec: Union[str, Any], kind: Optional[str] = None) -> Runner:
+def make_runner(spec: Union[str, Any], kind: Optional[str] = None, optimizer: Any = None) -> Runner:
     """Resolve a spec (or an oracle / :class:`Method` object) into a :class:`Runner`.
+
+    ``optimizer`` (an :class:`stabcheck.optimizers.Optimizer` or its spec, e.g.
+    ``"momentum=-0.3,ratio=2"``) is how an *oracle's* steps are taken: the oracle picks which
+    players move (V1, V2, V3), the optimizer how (a method carries its own optimizer in its
+    spec, ``alt:momentum=-0.3``).
 
     ``kind=None`` (``--compare``): built-in oracle names (``sim``, ``alt``, ``dirac``,
     ``dyn-gda``) are oracles - so ``sim`` and ``alt`` count gradient updates - other method
     names (``eg``, ``ogda``, ``jare``, ...) are methods, and ``pkg.mod:Name`` is a user oracle.
     ``kind="oracle"`` or ``"method"`` forces the interpretation.
     """
+    r = _make_runner(spec, kind)
+    if optimizer is None:
+        return r
+    opt = parse_optimizer(optimizer)
+    if r.kind != "oracle":
+        raise BadInput(f"--optimizer applies to oracles; give method {r.spec!r} its optimizer in its spec "
+                       f"(e.g. {r.spec.split(':')[0]}:momentum=-0.3)")
+    if opt.plain:
+        return r
+    return Runner(r.name, r.kind, r.obj, r.spec, opt)
+
+
+def parse_optimizer(optimizer: Any):
+    """An :class:`~stabcheck.optimizers.Optimizer` from itself or a spec ``k=v,...``
+    (``momentum=-0.3,ratio=2``, ``opt=adam,beta1=0.5,precond=100``)."""
+    from stabcheck.optimizers import OPTIMIZER_KEYS, Optimizer, coerce_optimizer_params, make_optimizer
+    from stabcheck.specs import parse_spec
+
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise BadInput(f"--optimizer must be a spec like momentum=-0.3,ratio=2, got {optimizer!r}")
+    spec = parse_spec("optimizer:" + optimizer, what="optimizer")
+    bad = [k for k in spec.params if k not in OPTIMIZER_KEYS]
+    if bad:
+        raise BadInput(f"optimizer has no parameter {bad[0]!r}; valid: {', '.join(OPTIMIZER_KEYS)}")
+    return make_optimizer(coerce_optimizer_params(spec.params, what="optimizer"))
+
+
+def _make_runner(spec, kind) -> Runner:
     from stabcheck.methods import Method, make_method
 
     if isinstance(spec, Runner):
@@ -99,8 +135,6 @@ def make_runner(spec: Union[str, Any], kind: Optional[str] = None) -> Runner:
         oracle = make_oracle(text)
         return Runner(str(getattr(oracle, "name", text) or text), "oracle", oracle, text)
     if kind == "method":
-        if "." in head:
-            raise BadInput(f"{text!r} looks like a user oracle; pass it with --oracle")
         m = make_method(text)
         return Runner(m.spec, "method", m, text)
     raise ValueError(f"unknown runner kind {kind!r}")
@@ -479,7 +513,7 @@ def _run_inner(game, r: Runner, eta, x0, steps, ar: _Arith, max_distance, batch,
                record_states) -> RunResult:
     f = _field_of(game, r)
     v = f.numpy if ar.precision is None else (_exact_field(f) if ar.exact else f.mpmath)
-    fns = FieldFns(v, game.n_gen, game.dim, backend="numpy")
+    fns = FieldFns(v, game.n_gen, game.dim, backend="numpy", number=None if ar.precision is None else ar.number)
     eta_n = ar.number(eta)
     x_star = ar.vector(game.equilibrium)
     x = ar.vector(x0)
@@ -503,6 +537,8 @@ def _run_inner(game, r: Runner, eta, x0, steps, ar: _Arith, max_distance, batch,
             raise BadInput(f"--batch must be an integer >= 1, got {batch!r}")
         target = getattr(oracle, "convention", None) if conversion else None
         step_fns = {1: fns.V1, 2: fns.V2, 3: fns.V3}
+        opt = r.optimizer
+        s_opt = x * 0 if (opt is not None and opt.slots) else None
         for k in range(steps):
             xo = game.convert_state(x, target) if target else x.view()
             if not target:
@@ -517,12 +553,17 @@ def _run_inner(game, r: Runner, eta, x0, steps, ar: _Arith, max_distance, batch,
             choice = Choice.coerce(oracle(OracleInput(step=k, x=xo, n_gen=n, real_proj=real_p, fake_proj=fake_p)),
                                    oracle=f"oracle {oname!r}")
             code = CODE[choice]
-            x_new = x + eta_n * step_fns[code](x)
+            if opt is None:
+                x_new = x + eta_n * step_fns[code](x)
+            else:
+                x_new, s_new = opt.move(x, s_opt, step_fns[code](x), eta_n, fns, fns.mask_of(code))
             lg = ar.log10_norm(x_new - x_star)
             stopped = _stop_reason(ar, lg, log_max, x_new)
             if stopped == "non-finite":
                 break
             x = x_new
+            if opt is not None:
+                s_opt = s_new
             codes.append(code)
             logs.append(lg)
             if record_states:
@@ -548,8 +589,11 @@ def _run_inner(game, r: Runner, eta, x0, steps, ar: _Arith, max_distance, batch,
                 break
         grad_evals = int(rule.gradient_evaluations())
 
+    from stabcheck.rules import _PLAIN
+
+    optimizer = (r.optimizer or _PLAIN) if r.kind == "oracle" else r.obj.rule.optimizer
     return RunResult(name=r.name, kind=r.kind, spec=r.spec, x0=[float(v) for v in x0], steps=steps,
-                     precision=ar.label, log10_distance=np.array(logs, dtype=float),
+                     extras={"optimizer": optimizer.describe()}, precision=ar.label, log10_distance=np.array(logs, dtype=float),
                      codes=None if codes is None else np.array(codes, dtype=np.int8), stopped=stopped,
                      states=states, conversion=conversion, oracle_convention=r.convention,
                      gradient_evaluations=grad_evals)
@@ -657,6 +701,10 @@ def simulate_many(game, runner: Union[str, Any], eta: float, X0: np.ndarray, ste
         oracle.reset()
         target = oracle.convention if conversion else None
         rows = np.arange(B)
+        opt = r.optimizer
+        d = game.dim
+        ofns = FieldFns(v, n, d, backend="numpy")
+        S = np.zeros_like(X) if (opt is not None and opt.slots) else None
         for k in range(steps):
             Xo = game.convert_state(X, target) if target else X
             codes = np.asarray(oracle.choose_many(k, Xo, n))
@@ -666,9 +714,18 @@ def simulate_many(game, runner: Union[str, Any], eta: float, X0: np.ndarray, ste
                 raise BadInput(f"oracle {r.name!r}: choose_many must return {B} integer codes in 1..3 "
                                f"(V1, V2, V3); got {bad!r}")
             M = masks[codes]
-            X_new = X + eta * (v(X) * M)
-            X, dlast, active, took = _advance(X, X_new, active, dist, max_distance, stopped, done, dmin, dmax,
-                                              dlast, first, k)
+            if opt is None:
+                X_new, S_new = X + eta * (v(X) * M), None
+            else:
+                X_new, S_new = opt.move(X, S, v(X) * M, eta, ofns, M)
+            if S is None:
+                X, dlast, active, took = _advance(X, X_new, active, dist, max_distance, stopped, done, dmin, dmax,
+                                                  dlast, first, k)
+            else:  # the optimizer's state travels with the positions (and stops with them)
+                Z, dlast, active, took = _advance(np.concatenate([X, S], axis=1), np.concatenate([X_new, S_new], axis=1),
+                                                  active, dist, max_distance, stopped, done, dmin, dmax, dlast, first,
+                                                  k, position=lambda Z: Z[:, :d])
+                X, S = Z[:, :d], Z[:, d:]
             counts[rows[took], codes[took]] += 1
             if not active.any():
                 break

@@ -26,7 +26,11 @@ def register(p) -> None:
                         "dyn-gda[:c1=,c2=], or a user oracle pkg.module:Name[:key=value,...]")
     r.add_argument("--method", action="append", default=[], metavar="SPEC",
                    help="update rule / method: sim, alt[:n_d=,n_g=,first=] (one step = one period), eg, ogda, "
-                        "jare[:gamma=,rule=], conopt, genreg, discreg")
+                        "jare[:gamma=,rule=], conopt, genreg, discreg, a user rule pkg.mod:Rule[:k=v]; every rule "
+                        "takes optimizer keys ratio=, momentum=, opt=sgd|rmsprop|adam, beta1=, precond=, t=")
+    r.add_argument("--optimizer", default=None, metavar="K=V,...",
+                   help="how the --oracle runs' steps are taken, e.g. momentum=-0.3,ratio=2 or "
+                        "opt=adam,beta1=0.5,precond=100 (docs/optimizers.md); methods carry theirs in their spec")
     r.add_argument("--compare", default=None, metavar="A,B,C",
                    help="several runs from the same start: oracle names (sim and alt as oracles), method names "
                         "(eg, ogda, jare, ...), or user oracles")
@@ -55,10 +59,12 @@ def resolve_runners(args) -> list:
     from stabcheck.errors import BadInput
     from stabcheck.simulate import make_runner, split_specs
 
-    runners = [make_runner(s, "oracle") for s in args.oracle]
+    runners = [make_runner(s, "oracle", args.optimizer) for s in args.oracle]
     runners += [make_runner(s, "method") for s in args.method]
     if args.compare:
-        runners += [make_runner(s) for s in split_specs(args.compare)]
+        for spec in split_specs(args.compare):
+            r = make_runner(spec)
+            runners.append(make_runner(r, optimizer=args.optimizer) if r.kind == "oracle" and args.optimizer else r)
     if not runners:
         raise BadInput("nothing to simulate: give --oracle SPEC, --method SPEC or --compare A,B,...; "
                        "built-in oracles: sim, alt, dirac, dyn-gda")

@@ -204,6 +204,10 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
         oracle.reset()
         target = oracle.convention if conversion else None
         Z = X
+        opt = getattr(r, "optimizer", None)
+        ofns = FieldFns(v, n, d, backend="numpy")
+        S = np.zeros_like(X) if (opt is not None and opt.slots) else None
+        S_new = None
     else:
         rule = r.obj.rule
         fns = FieldFns(v, n, d, backend="numpy")
@@ -218,7 +222,10 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
                     or c.max(initial=3) > 3:
                 raise BadInput(f"oracle {r.name!r}: choose_many must return {B} integer codes in 1..3 (V1, V2, V3)")
             with np.errstate(over="ignore", invalid="ignore"):
-                Z_new = Z + Ecol * (v(Z) * masks[c])
+                if opt is None:
+                    Z_new = Z + Ecol * (v(Z) * masks[c])
+                else:  # the oracle picks who moves, the optimizer how (its state S rides along)
+                    Z_new, S_new = opt.move(Z, S, v(Z) * masks[c], Ecol, ofns, masks[c])
             Xn = Z_new
         else:
             with np.errstate(over="ignore", invalid="ignore"):
@@ -232,6 +239,8 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
             Z = Z_new
             if is_oracle:
                 codes[:, k] = c
+                if S is not None:
+                    S = S_new
         else:
             finite = np.all(np.isfinite(Z_new), axis=1)
             # a start that leaves the region still takes this (finite) step, then stops
@@ -244,6 +253,8 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
             Z = np.where(take[:, None], Z_new, Z)
             if is_oracle:
                 codes[take, k] = c[take]
+                if S is not None:
+                    S = np.where(take[:, None], S_new, S)
             active = active & ok
         states[:, k + 1] = Z if is_oracle else rule.position(Z)
         if not active.any():
