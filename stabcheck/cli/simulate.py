@@ -65,6 +65,9 @@ def resolve_runners(args) -> list:
         for spec in split_specs(args.compare):
             r = make_runner(spec)
             runners.append(make_runner(r, optimizer=args.optimizer) if r.kind == "oracle" and args.optimizer else r)
+    if args.optimizer and not any(r.kind == "oracle" for r in runners):
+        raise BadInput("--optimizer applies to oracles; give a method its optimizer in its spec "
+                       "(e.g. --method alt:momentum=-0.3)")
     if not runners:
         raise BadInput("nothing to simulate: give --oracle SPEC, --method SPEC or --compare A,B,...; "
                        "built-in oracles: sim, alt, dirac, dyn-gda")
