@@ -181,17 +181,40 @@ class Optimizer:
         self.kind, self.ratio, self.momentum, self.beta1 = kind, ratio, momentum, beta1
         self.precond, self.t = precond, t
         self._scale_cache = None
+        self._slots = 1 if (kind == "adam" or momentum != 0) else 0
+        self._plain = kind == "sgd" and momentum == 0 and ratio == 1 and precond is None
+
+    @classmethod
+    def batched(cls, kind: str = "sgd", *, ratio=1.0, momentum=0.0, beta1=None, precond=None, t=None) -> "Optimizer":
+        """An optimizer whose ``ratio`` / ``momentum`` / ``beta1`` may be arrays that broadcast
+        against the state's leading axes (shape ``(B, 1, 1)`` for a sweep's stacked states).
+
+        For the float numpy backend only (sweeps); every value must already be valid (a sweep
+        checks its axes): this skips the checks of the constructor.
+        """
+        probe = {k: 0.5 for k, v in (("momentum", momentum), ("beta1", beta1)) if isinstance(v, np.ndarray)}
+        scalars = dict(ratio=1.0 if isinstance(ratio, np.ndarray) else ratio,
+                       momentum=probe.get("momentum", momentum), beta1=probe.get("beta1", beta1))
+        opt = cls(kind, precond=precond, t=t, **scalars)
+        opt.ratio, opt.momentum = ratio, momentum
+        if kind == "adam":
+            opt.beta1 = beta1 if beta1 is not None else opt.beta1
+        arrays = any(isinstance(v, np.ndarray) for v in (ratio, momentum, beta1))
+        if arrays:
+            opt._slots = 1 if (kind == "adam" or isinstance(momentum, np.ndarray) or momentum != 0) else 0
+            opt._plain = False
+        return opt
 
     # ------------------------------------------------------------------ description
     @property
     def slots(self) -> int:
         """Copies of ``x`` in the optimizer's state (0 or 1)."""
-        return 1 if (self.kind == "adam" or self.momentum != 0) else 0
+        return self._slots
 
     @property
     def plain(self) -> bool:
         """Plain GDA with one step size (the map ``x + eta g``)."""
-        return self.kind == "sgd" and self.momentum == 0 and self.ratio == 1 and self.precond is None
+        return self._plain
 
     @property
     def params(self) -> dict:
@@ -247,7 +270,8 @@ class Optimizer:
             cached = self._scale_cache
             if cached is not None and cached[0] == key:
                 return cached[1]
-            P = pre * np.where(np.arange(d) >= n, self.ratio, 1.0) * c1
+            on_psi = np.arange(d) >= n
+            P = pre * np.where(on_psi, np.asarray(self.ratio, dtype=float), 1.0) * c1
             out = f.vec(P)
             self._scale_cache = (key, out)
             return out
@@ -271,18 +295,23 @@ class Optimizer:
         if self.slots == 0:
             return x + eta * (P * g), s
         if self.kind == "adam":
-            b = f.number(self.beta1)
+            b = _number(f, self.beta1)
             m_new = b * s + (1 - b) * g
             if mask is not None:
                 m_new = mask * m_new + (1 - mask) * s
                 return x + mask * (eta * (P * m_new)), m_new
             return x + eta * (P * m_new), m_new
-        beta = f.number(self.momentum)
+        beta = _number(f, self.momentum)
         u_new = beta * s + eta * (P * g)
         if mask is not None:
             u_new = mask * u_new + (1 - mask) * s
             return x + mask * u_new, u_new
         return x + u_new, u_new
+
+
+def _number(f, value):
+    """A constant in ``f``'s backend; arrays (batched sweeps) pass through."""
+    return value if isinstance(value, np.ndarray) else f.number(value)
 
 
 def make_optimizer(params: dict) -> Optimizer:

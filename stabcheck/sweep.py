@@ -300,11 +300,21 @@ class _Plan:
 _AXIS_PROBE = {"n_d": 1, "n_g": 1, "ratio": 1.0, "momentum": 0.5, "beta1": 0.5}
 
 
-def _make_rule(name: str, params: dict):
+_OPT_AXES = ("ratio", "momentum", "beta1")
+
+
+def _make_rule(name: str, params: dict, arrays: Optional[dict] = None):
+    """The rule with its fixed parameters; ``arrays`` holds swept optimizer keys as (B, 1, 1)."""
+    from stabcheck.optimizers import OPTIMIZER_KEYS, Optimizer, coerce_optimizer_params, make_optimizer
     from stabcheck.rules import RULES
 
     cls, _ = RULES[name]
-    return cls(**params)
+    rule_p = {k: v for k, v in params.items() if k not in OPTIMIZER_KEYS}
+    opt_p = coerce_optimizer_params({k: v for k, v in params.items() if k in OPTIMIZER_KEYS}, what="update rule")
+    if not arrays:
+        return cls(**rule_p, optimizer=make_optimizer(opt_p))
+    kind = opt_p.pop("opt", "sgd")
+    return cls(**rule_p, optimizer=Optimizer.batched(kind, **{**opt_p, **arrays}))
 
 
 def _jacobian_fn(plan: _Plan):
@@ -407,18 +417,20 @@ def evaluate_block(plan: _Plan, bounds: tuple) -> tuple[np.ndarray, np.ndarray]:
         J = plan.J_table[k]
     codes = np.empty(B, dtype=np.int8)
     rho = np.empty(B)
-    if plan.rule_axes:
-        keys = list(plan.rule_axes)
-        combo = np.stack([cols[plan.rule_axes[k]] for k in keys], axis=-1)
+    # optimizer keys broadcast as (B, 1, 1) arrays; the rule's own integer keys group points
+    opt_keys = [k for k in plan.rule_axes if k in _OPT_AXES]
+    int_keys = [k for k in plan.rule_axes if k not in _OPT_AXES]
+    if int_keys:
+        combo = np.stack([cols[plan.rule_axes[k]] for k in int_keys], axis=-1)
         uniq, inv = np.unique(combo, axis=0, return_inverse=True)
         inv = inv.reshape(-1)
-        groups = [(dict(plan.rule_params, **{k: (int(u[j]) if k in ("n_d", "n_g") else float(u[j]))
-                                             for j, k in enumerate(keys)}), inv == g)
+        groups = [(dict(plan.rule_params, **{k: int(u[j]) for j, k in enumerate(int_keys)}), inv == g)
                   for g, u in enumerate(uniq)]
     else:
         groups = [(plan.rule_params, slice(None))]
     for params, sel in groups:
-        rule = _make_rule(plan.rule_name, params)
+        arrays = {k: np.asarray(cols[plan.rule_axes[k]], dtype=float)[sel].reshape(-1, 1, 1) for k in opt_keys}
+        rule = _make_rule(plan.rule_name, params, arrays)
         with np.errstate(over="ignore", invalid="ignore"):
             A = batched_map_matrices(rule, J[sel], eta[sel], plan.n_gen)
         c, r = verdict_codes(A, plan.tol)
