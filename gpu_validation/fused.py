@@ -59,8 +59,10 @@ import torch
 
 from stabcheck.errors import BadInput
 
-#: fields every run of one fused program must share
+#: fields every run of one fused program must share (vmap engine)
 GROUP_FIELDS = ("gan", "batch", "lr", "optimizer", "model", "width", "latent")
+#: fields every run of one fused program must share (stacked engine: GAN class and optimizer may differ)
+STACKED_FIELDS = ("batch", "lr", "model", "width", "latent")
 #: fields every run of one :func:`train_fused` group must share as well (the loop's schedule)
 SCHEDULE_FIELDS = ("iterations", "checkpoints", "log_every", "eval_n", "final_eval_n", "fig_n")
 CODE_OF = {"V1": 1, "V2": 2, "V3": 3}
@@ -111,17 +113,24 @@ class FusedOpt:
     whose mask is true; a run whose mask is false keeps its parameters, moments and step count
     exactly. ``t`` is the per-run step count (float64, on the parameters' device): Adam's bias
     corrections use ``1 - beta ** t`` with that run's own ``t``.
+
+    ``kind`` is one optimizer name for every row, or a list of ``(name, first_row, end_row)``
+    covering the rows (a fused program holds Adam runs and RMSProp runs side by side).
     """
 
     B1, B2, ALPHA, EPS = 0.5, 0.999, 0.99, 1e-8
 
-    def __init__(self, kind: str, flat: torch.Tensor, lr: float):
-        if kind not in ("adam", "rmsprop", "sgd"):
-            raise BadInput(f"unknown optimizer {kind!r}; choose auto, adam, rmsprop or sgd")
-        self.kind, self.lr = kind, float(lr)
+    def __init__(self, kind, flat: torch.Tensor, lr: float):
         R = flat.shape[0]
-        self.m = torch.zeros_like(flat) if kind == "adam" else None
-        self.v = torch.zeros_like(flat) if kind in ("adam", "rmsprop") else None
+        self.ranges = [(kind, 0, R)] if isinstance(kind, str) else [tuple(k) for k in kind]
+        for name, _, _ in self.ranges:
+            if name not in ("adam", "rmsprop", "sgd"):
+                raise BadInput(f"unknown optimizer {name!r}; choose auto, adam, rmsprop or sgd")
+        self.kind = self.ranges[0][0] if len(self.ranges) == 1 else "mixed"
+        self.lr = float(lr)
+        names = {n for n, _, _ in self.ranges}
+        self.m = torch.zeros_like(flat) if "adam" in names else None
+        self.v = torch.zeros_like(flat) if names & {"adam", "rmsprop"} else None
         self.t = torch.zeros(R, dtype=torch.float64, device=flat.device)
 
     @torch.no_grad()
@@ -132,22 +141,34 @@ class FusedOpt:
         dt = p.dtype
         m64 = mask.to(torch.float64)
         self.t.add_(m64)
+        g.masked_fill_(~mask.view(-1, 1), 0.0)  # a non-stepping player's (wasted) part cannot leak in
+        whole = len(self.ranges) == 1
+        for kind, a, b in self.ranges:
+            if whole:
+                pp, gg, mm, tt, mb = p, g, m64, self.t, mask
+                m_, v_ = self.m, self.v
+            else:
+                pp, gg, mm, tt, mb = p[a:b], g[a:b], m64[a:b], self.t[a:b], mask[a:b]
+                m_ = self.m[a:b] if self.m is not None else None
+                v_ = self.v[a:b] if self.v is not None else None
+            self._update(kind, pp, gg, mm, tt, mb, m_, v_, dt)
+
+    def _update(self, kind, p, g, m64, t, mask, m, v, dt) -> None:
         col = (-1, 1)
-        g.masked_fill_(~mask.view(col), 0.0)  # a non-stepping player's (wasted) part cannot leak in
         mk = mask.view(col).to(dt)
-        if self.kind == "adam":
+        if kind == "adam":
             b1, b2 = self.B1, self.B2
-            tc = self.t.clamp(min=1.0)
+            tc = t.clamp(min=1.0)
             step_size = ((self.lr / (1.0 - b1 ** tc)) * m64).to(dt).view(col)
             bc2_sqrt = (1.0 - b2 ** tc).sqrt().to(dt).view(col)
-            self.m.lerp_(g, mk * (1.0 - b1))
-            self.v.mul_((m64 * b2 + (1.0 - m64)).to(dt).view(col)).addcmul_(g * (mk * (1.0 - b2)), g)
-            denom = (self.v.sqrt() / bc2_sqrt).add_(self.EPS)
-            p.sub_((self.m / denom).mul_(step_size))
-        elif self.kind == "rmsprop":
+            m.lerp_(g, mk * (1.0 - b1))
+            v.mul_((m64 * b2 + (1.0 - m64)).to(dt).view(col)).addcmul_(g * (mk * (1.0 - b2)), g)
+            denom = (v.sqrt() / bc2_sqrt).add_(self.EPS)
+            p.sub_((m / denom).mul_(step_size))
+        elif kind == "rmsprop":
             a = self.ALPHA
-            self.v.mul_((m64 * a + (1.0 - m64)).to(dt).view(col)).addcmul_(g * (mk * (1.0 - a)), g)
-            denom = self.v.sqrt().add_(self.EPS)
+            v.mul_((m64 * a + (1.0 - m64)).to(dt).view(col)).addcmul_(g * (mk * (1.0 - a)), g)
+            denom = v.sqrt().add_(self.EPS)
             p.sub_((g / denom).mul_(mk * self.lr))
         else:
             p.sub_(g.mul_(mk * self.lr))
@@ -169,12 +190,84 @@ def _opt_name(cfg, gan) -> str:
     return cfg.optimizer if cfg.optimizer != "auto" else ("adam" if gan.bounded else "rmsprop")
 
 
+def stacked_ok(gan, method, model_kind: str) -> bool:
+    """Whether the hand-fused engine (explicit batched matmuls, every GAN class side by side)
+    covers this run: an MLP pair, no field transform, the loss and every piece one of
+    :mod:`gpu_validation.gans`'s own (the engine reads their parameters). Otherwise the run
+    goes to the ``vmap`` engine (one GAN class / transform set per program)."""
+    from gpu_validation import gans as G
+
+    known = (G.InstanceNoise, G.GradientPenalty, G.RothJS, G.SpectralNorm, G.GradNorm, G.WeightClip)
+    return (model_kind == "mlp" and not method.transforms
+            and type(gan.loss) in (G.NonSaturating, G.Wasserstein)
+            and all(type(p) in known for p in gan.pieces))
+
+
 def group_key(cfg, data_kind: str, data_shape: tuple) -> tuple:
-    """Runs with equal keys can be trained in one fused program."""
+    """Runs with equal keys can be trained in one fused program: with the ``stacked`` engine
+    they may differ in GAN class, optimizer, data set, method and seed; with ``vmap`` in data
+    set, method and seed."""
     from gpu_validation import gans
 
-    tr = tuple(t.name for t in make_method(cfg.method, data_kind, gans.make_gan(cfg.gan).bounded).transforms)
-    return tuple(getattr(cfg, f) for f in GROUP_FIELDS) + (data_kind, tuple(data_shape), tr)
+    gan = gans.make_gan(cfg.gan)
+    m = make_method(cfg.method, data_kind, gan.bounded)
+    kind = cfg.model if cfg.model != "auto" else "mlp"
+    if stacked_ok(gan, m, kind):
+        return ("stacked",) + tuple(getattr(cfg, f) for f in STACKED_FIELDS) + (data_kind, tuple(data_shape))
+    return (("vmap",) + tuple(getattr(cfg, f) for f in GROUP_FIELDS) + (data_kind, tuple(data_shape))
+            + (tuple(t.name for t in m.transforms),))
+
+
+def _act(x):
+    return torch.nn.functional.leaky_relu(x, 0.2)
+
+
+def _mlp(Ws: list, bs: list, x: torch.Tensor, out_act: Optional[str] = None) -> torch.Tensor:
+    """Stacked MLP: ``x`` ``(n, N, in)``, weights ``(n, out, in)`` (torch's Linear layout),
+    biases ``(n, out)``; LeakyReLU(0.2) between layers (as :mod:`gpu_validation.models`)."""
+    last = len(Ws) - 1
+    for i, (w, b) in enumerate(zip(Ws, bs)):
+        x = torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+        if i < last:
+            x = _act(x)
+    return torch.tanh(x) if out_act == "tanh" else x
+
+
+def _sn_weight(w: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Stacked :func:`gpu_validation.models._sn_weight`: ``w / sigma``, ``sigma = u^T W v``,
+    ``v = normalize(W^T u)``; ``w`` ``(n, out, in)``, ``u`` ``(n, out)``."""
+    F = torch.nn.functional
+    v = F.normalize(torch.bmm(w.transpose(1, 2), u.unsqueeze(2)).squeeze(2), dim=1, eps=1e-12)
+    sigma = (u * torch.bmm(w, v.unsqueeze(2)).squeeze(2)).sum(1)
+    return w / sigma.view(-1, 1, 1)
+
+
+def _input_grad(f, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(f(x), grad_x sum f(x))`` per sample, differentiable (stacked
+    :func:`gpu_validation.gans.value_and_input_grad`); ``x`` ``(n, N, dim)``."""
+    if not x.requires_grad:
+        x = x.detach().requires_grad_(True)
+    o = f(x)
+    (g,) = torch.autograd.grad(o.sum(), x, create_graph=True)
+    return o, g
+
+
+@dataclass
+class _Segment:
+    """Rows ``[a, b)`` of the stacked runs that share one GAN class."""
+
+    spec: str
+    gan: Any
+    a: int
+    b: int
+    db: dict = field(default_factory=dict)
+    sn_pair: Any = None
+    clip: bool = False
+    need_rows: list = field(default_factory=list)  # local rows whose oracle needs batches
+
+    @property
+    def n(self) -> int:
+        return self.b - self.a
 
 
 class FusedTrainer:
@@ -183,23 +276,31 @@ class FusedTrainer:
     Parameters
     ----------
     cfgs : list of :class:`gpu_validation.train.RunConfig`
-        Must share :data:`GROUP_FIELDS`, the data shape and the field transforms.
+        ``stacked`` engine: must share :data:`STACKED_FIELDS` and the data shape; ``vmap``
+        engine: :data:`GROUP_FIELDS`, the data shape and the field transforms.
     device : str or None
         ``cpu``, ``cuda``, ``cuda:N``; ``None`` takes the configurations' (common) device.
     dtype : torch.dtype
         Parameter / computation dtype (float32 as the one-by-one trainer; float64 for tests).
     datas : dict, optional
         Already loaded data sets by spec.
+    engine : ``"auto"`` | ``"stacked"`` | ``"vmap"``
+        ``stacked``: hand-fused batched matmuls, every GAN class in one program (MLP pairs
+        without field transforms); ``vmap``: :func:`torch.func.vmap` over
+        :mod:`gpu_validation.gans` / :mod:`gpu_validation.methods` code (any model, JARE;
+        one GAN class per program). ``auto`` takes ``stacked`` where it applies.
+
+    Run indices in every method are the positions in ``cfgs``. Internally the runs are
+    reordered so that each GAN class and each optimizer occupies contiguous rows
+    (``perm[k]`` is the configuration in row ``k``).
 
     Attributes
     ----------
     gflat, dflat : torch.Tensor
-        ``(R, P_g)``, ``(R, P_d)`` stacked parameters (run ``r``'s generator is
-        ``gflat[r]`` in :func:`gpu_validation.models.flat` order; :meth:`run_params` unflattens).
-    db : dict
-        Stacked discriminator buffers (spectral norm's ``u`` vectors, ``(R, n)`` each).
+        ``(R, P_g)``, ``(R, P_d)`` stacked parameters, internal row order (run ``r``'s
+        generator is ``gflat[pos[r]]``, in :func:`gpu_validation.models.flat` order).
     opt_g, opt_d : :class:`FusedOpt`
-        ``opt_g.t[r]`` / ``opt_d.t[r]``: run ``r``'s generator / discriminator step counts.
+        Step counts: :meth:`step_counts`.
     counts : numpy.ndarray
         ``(R, 3)`` decisions so far (V1, V2, V3).
     alive : numpy.ndarray
@@ -207,17 +308,15 @@ class FusedTrainer:
     """
 
     def __init__(self, cfgs: list, *, device: Optional[str] = None, dtype: torch.dtype = torch.float32,
-                 datas: Optional[dict] = None):
+                 datas: Optional[dict] = None, engine: str = "auto"):
         from gpu_validation import data as data_mod
         from gpu_validation import gans, models
 
         if not cfgs:
             raise BadInput("fused training needs at least one configuration")
+        if engine not in ("auto", "stacked", "vmap"):
+            raise BadInput(f"unknown engine {engine!r}; choose auto, stacked or vmap")
         c0 = cfgs[0]
-        for c in cfgs:
-            for f in GROUP_FIELDS:
-                if getattr(c, f) != getattr(c0, f):
-                    raise BadInput(f"fused runs must share {f}: {getattr(c0, f)!r} vs {getattr(c, f)!r}")
         if device is None:
             devs = {c.device for c in cfgs}
             if len(devs) > 1:
@@ -230,85 +329,150 @@ class FusedTrainer:
             if c.dataset not in datas:
                 datas[c.dataset] = data_mod.load(c.dataset, c.data_root)
         self.datas = datas
-        self.run_data = [datas[c.dataset] for c in cfgs]
-        shapes = {(d.kind, tuple(d.shape)) for d in self.run_data}
+        shapes = {(datas[c.dataset].kind, tuple(datas[c.dataset].shape)) for c in cfgs}
         if len(shapes) > 1:
             raise BadInput(f"fused runs must share the data kind and shape, got {sorted(shapes)}")
         self.data_kind, self.data_shape = shapes.pop()
-        self.gan = gans.make_gan(c0.gan)
-        self.methods = [make_method(c.method, self.data_kind, self.gan.bounded) for c in cfgs]
-        names = {tuple(t.name for t in m.transforms) for m in self.methods}
-        if len(names) > 1:
-            raise BadInput(f"fused runs must share field transforms, got {sorted(names)}")
+        gan_of = {c.gan: gans.make_gan(c.gan) for c in cfgs}
+        self.methods = [make_method(c.method, self.data_kind, gan_of[c.gan].bounded) for c in cfgs]
         for m in self.methods:
             m.reset()
-        self.optimizer_name = _opt_name(c0, self.gan)
         kind = c0.model if c0.model != "auto" else "mlp"
-        sn = bool(self.gan.arch.get("sn", False))
-        pairs = {}
-        for s in sorted({c.seed for c in cfgs}):  # one build per seed: same seed -> same initialization
-            pairs[s] = models.build(kind, self.data_shape, sn=sn, width=c0.width, latent=c0.latent, seed=s)
-        self.pair = pairs[c0.seed]
+        ok = all(stacked_ok(gan_of[c.gan], m, kind) for c, m in zip(cfgs, self.methods))
+        if engine == "auto":
+            engine = "stacked" if ok else "vmap"
+        if engine == "stacked" and not ok:
+            raise BadInput("the stacked engine needs MLP pairs, no field transforms and gpu_validation.gans pieces")
+        self.engine = engine
+        shared = STACKED_FIELDS if engine == "stacked" else GROUP_FIELDS
+        for c in cfgs:
+            for f in shared:
+                if getattr(c, f) != getattr(c0, f):
+                    raise BadInput(f"fused runs must share {f}: {getattr(c0, f)!r} vs {getattr(c, f)!r}")
+        if engine == "vmap":
+            names = {tuple(t.name for t in m.transforms) for m in self.methods}
+            if len(names) > 1:
+                raise BadInput(f"fused runs must share field transforms, got {sorted(names)}")
+        opt_of = [_opt_name(c, gan_of[c.gan]) for c in cfgs]
+        # internal order: optimizer, then GAN class, contiguous; stable within
+        first = {}
+        for j, c in enumerate(cfgs):
+            first.setdefault((opt_of[j], c.gan), j)
+        self.perm = np.array(sorted(range(self.R), key=lambda j: (opt_of[j], first[(opt_of[j], cfgs[j].gan)], j)))
+        self.pos = np.empty(self.R, dtype=np.int64)
+        self.pos[self.perm] = np.arange(self.R)
+        icfg = [cfgs[k] for k in self.perm]
+        self.optimizer_names = opt_of
+        ranges = []
+        for k, c in enumerate(icfg):
+            o = opt_of[self.perm[k]]
+            if ranges and ranges[-1][0] == o:
+                ranges[-1][2] = k + 1
+            else:
+                ranges.append([o, k, k + 1])
+        # models: one build per (seed, sn) - same seed, same initialization
+        built = {}
+
+        def pair_for(seed, sn):
+            if (seed, sn) not in built:
+                built[(seed, sn)] = models.build(kind, self.data_shape, sn=sn, width=c0.width,
+                                                 latent=c0.latent, seed=seed)
+            return built[(seed, sn)]
+
+        self.pair = pair_for(c0.seed, bool(gan_of[c0.gan].arch.get("sn", False)))
         self.pair.gen.to(self.device, dtype)
         self.pair.disc.to(self.device, dtype)
-        gps = {s: models.params_of(p.gen) for s, p in pairs.items()}
-        dps = {s: models.params_of(p.disc) for s, p in pairs.items()}
-        self.glay, self.dlay = _Layout.of(gps[c0.seed]), _Layout.of(dps[c0.seed])
+        gps = [models.params_of(pair_for(c.seed, False).gen) for c in icfg]
+        dps = [models.params_of(pair_for(c.seed, False).disc) for c in icfg]
+        self.glay, self.dlay = _Layout.of(gps[0]), _Layout.of(dps[0])
         dev = self.device
-        self.gflat = torch.stack([models.flat(gps[c.seed]) for c in cfgs]).to(dev, dtype).contiguous()
-        self.dflat = torch.stack([models.flat(dps[c.seed]) for c in cfgs]).to(dev, dtype).contiguous()
-        self.db = {k: torch.stack([models.buffers_of(pairs[c.seed].disc)[k] for c in cfgs]).to(dev, dtype)
-                   for k in models.buffers_of(self.pair.disc)}
+        self.gflat = torch.stack([models.flat(p) for p in gps]).to(dev, dtype).contiguous()
+        self.dflat = torch.stack([models.flat(p) for p in dps]).to(dev, dtype).contiguous()
         self.n_gen = self.glay.total
-        self.opt_g = FusedOpt(self.optimizer_name, self.gflat, c0.lr)
-        self.opt_d = FusedOpt(self.optimizer_name, self.dflat, c0.lr)
+        # segments: contiguous rows of one GAN class
+        self.segments: list = []
+        for k, c in enumerate(icfg):
+            if self.segments and self.segments[-1].spec == c.gan:
+                self.segments[-1].b = k + 1
+            else:
+                self.segments.append(_Segment(c.gan, gan_of[c.gan], k, k + 1))
+        if engine == "vmap" and len(self.segments) > 1:
+            raise BadInput("the vmap engine trains one GAN class per program; got "
+                           + ", ".join(s.spec for s in self.segments))
+        for seg in self.segments:
+            g = seg.gan
+            if g.arch.get("sn"):
+                seg.sn_pair = pair_for(icfg[seg.a].seed, True)
+                seg.sn_pair.disc.to(dev, dtype)
+                seg.db = {k: torch.stack([models.buffers_of(pair_for(icfg[j].seed, True).disc)[k]
+                                          for j in range(seg.a, seg.b)]).to(dev, dtype)
+                          for k in models.buffers_of(seg.sn_pair.disc)}
+            seg.clip = any(type(p).after_d_step is not gans.Piece.after_d_step and getattr(p, "clip", 1.0) != 0
+                           for p in g.pieces)
+            seg.need_rows = [k - seg.a for k in range(seg.a, seg.b) if self.methods[self.perm[k]].needs_batches]
+        self.opt_g = FusedOpt(ranges, self.gflat, c0.lr)
+        self.opt_d = FusedOpt(ranges, self.dflat, c0.lr)
         self.last_grad = torch.full((2, self.R), float("nan"), dtype=torch.float64, device=dev)
         self.step_i = 0
         self.counts = np.zeros((self.R, 3), dtype=np.int64)
         self.alive = np.ones(self.R, dtype=bool)
         self.need = np.array([m.needs_batches for m in self.methods])
-        self.need_idx = torch.as_tensor(np.flatnonzero(self.need), device=dev)
+        # host row of each run's projections: need runs in internal order
+        need_int = [k for k in range(self.R) if self.need[self.perm[k]]]
+        self._host_row = {int(self.perm[k]): j for j, k in enumerate(need_int)}
         self._user = [type(m.oracle).__module__ != "stabcheck.oracles" for m in self.methods]
-        self._clip = any(type(p).after_d_step is not gans.Piece.after_d_step and getattr(p, "clip", 1.0) != 0
-                         for p in self.gan.pieces)
-        self._sn = sn
-        self._setup_streams()
-        self._setup_functions()
+        self.latent, self.batch = self.pair.latent, c0.batch
+        self._g_out_act = getattr(self.pair.gen, "out_act", None)
+        self._n_layers = (len(self.pair.gen.layers), len(self.pair.disc.layers))
+        self._setup_streams(icfg)
+        if engine == "vmap":
+            self._setup_vmap()
 
     # ------------------------------------------------------------------ random draws
-    def _setup_streams(self) -> None:
+    def _setup_streams(self, icfg) -> None:
         """One CPU generator per distinct stream (the one-by-one trainer's seeds); runs that
-        would draw identical numbers from identical streams share one."""
-        c0 = self.cfgs[0]
-        self.batch, self.latent = c0.batch, self.pair.latent
+        would draw identical numbers from identical streams share one draw."""
         zk, rk, ek = {}, {}, {}
-        self.z_idx, self.r_idx, self.e_idx = [], [], []
-        for c in self.cfgs:
-            self.z_idx.append(zk.setdefault(c.seed, len(zk)))
-            self.r_idx.append(rk.setdefault((c.dataset, c.seed), len(rk)))
-            self.e_idx.append(ek.setdefault(c.seed, len(ek)))
+        z_idx, r_idx = [], []
+        for c in icfg:
+            z_idx.append(zk.setdefault(c.seed, len(zk)))
+            r_idx.append(rk.setdefault((c.dataset, c.seed), len(rk)))
         self.g_latent = [torch.Generator().manual_seed(s * 1000 + 1) for s in zk]
         self.g_real = [(self.datas[d], torch.Generator().manual_seed(s * 1000 + 2)) for d, s in rk]
-        self.g_extra = [torch.Generator().manual_seed(s * 1000 + 3) for s in ek]
-        self._ident = {name: idx == list(range(self.R)) for name, idx in
-                       (("z", self.z_idx), ("real", self.r_idx), ("extra", self.e_idx))}
-        self._t_idx = {name: torch.as_tensor(idx) for name, idx in
-                       (("z", self.z_idx), ("real", self.r_idx), ("extra", self.e_idx))}
+        self._idx = {"z": z_idx, "real": r_idx}
+        self._seg_extra = []  # per segment: (stream indices of its rows, draw keys)
+        for seg in self.segments:
+            idx = [ek.setdefault((icfg[k].seed, seg.spec), len(ek)) for k in range(seg.a, seg.b)]
+            self._seg_extra.append(idx)
+        self.g_extra = [(self.segments[[s.spec for s in self.segments].index(spec)].gan,
+                         torch.Generator().manual_seed(seed * 1000 + 3)) for seed, spec in ek]
+        self._t_idx = {k: torch.as_tensor(v) for k, v in self._idx.items()}
+        self._t_seg = [torch.as_tensor(v) for v in self._seg_extra]
         self._prefetch: list = []
         self._chunk = 1 if self.device.type == "cpu" else 64
 
-    def _pick(self, name: str, parts: list) -> torch.Tensor:
+    @staticmethod
+    def _pick(parts: list, idx: list, tidx: torch.Tensor) -> torch.Tensor:
         u = torch.stack(parts)
-        return u if self._ident[name] else u.index_select(0, self._t_idx[name])
+        return u if idx == list(range(len(parts))) else u.index_select(0, tidx)
+
+    def _extra_key(self, k: str, si: int) -> str:
+        return k if self.engine == "vmap" else f"{k}@{si}"
 
     def draw_cpu(self) -> dict:
-        """This iteration's draws for every run, stacked ``(R, batch, ...)``, on the CPU."""
+        """This iteration's draws, stacked in internal row order, on the CPU: ``z``
+        ``(R, batch, latent)``, ``real`` ``(R, batch, *shape)``, and each GAN class's piece
+        draws for its rows (``key@segment``; plain ``key`` with the vmap engine)."""
         n = self.batch
-        out = {"z": self._pick("z", [torch.randn(n, self.latent, generator=g) for g in self.g_latent]),
-               "real": self._pick("real", [d.sample(n, g) for d, g in self.g_real])}
-        ex = [self.gan.draw(n, self.data_shape, g) for g in self.g_extra]
-        for k in ex[0]:
-            out[k] = self._pick("extra", [e[k] for e in ex])
+        out = {"z": self._pick([torch.randn(n, self.latent, generator=g) for g in self.g_latent],
+                               self._idx["z"], self._t_idx["z"]),
+               "real": self._pick([d.sample(n, g) for d, g in self.g_real], self._idx["real"], self._t_idx["real"])}
+        ex = [gan.draw(n, self.data_shape, g) for gan, g in self.g_extra]
+        for si, idx in enumerate(self._seg_extra):
+            keys = ex[idx[0]].keys()
+            for k in keys:
+                parts = [ex[j][k] for j in idx]
+                out[self._extra_key(k, si)] = torch.stack(parts)
         return out
 
     def draw(self) -> dict:
@@ -323,10 +487,26 @@ class FusedTrainer:
             self._prefetch = [{k: v[j] for k, v in st.items()} for j in range(self._chunk)][::-1]
         return self._prefetch.pop()
 
-    # ------------------------------------------------------------------ fields
-    def _setup_functions(self) -> None:
-        gan, pair = self.gan, self.pair
+    def run_draws(self, draws: dict, r: int) -> dict:
+        """Run ``r``'s own draws (the one-by-one trainer's ``draws`` dict), CPU copies."""
+        k = int(self.pos[r])
+        out = {"z": draws["z"][k], "real": draws["real"][k]}
+        for si, seg in enumerate(self.segments):
+            if seg.a <= k < seg.b:
+                for key in [x for x in draws if x not in ("z", "real")]:
+                    if self.engine == "vmap":
+                        out[key] = draws[key][k - seg.a]
+                    elif key.endswith(f"@{si}"):
+                        out[key.rsplit("@", 1)[0]] = draws[key][k - seg.a]
+        return _cpu(out)
+
+    # ------------------------------------------------------------------ vmap engine
+    def _setup_vmap(self) -> None:
+        gan, pair = self.segments[0].gan, self.pair
         template = self.methods[0]
+        if self.segments[0].sn_pair is not None:
+            pair = self.segments[0].sn_pair
+        self._vpair = pair
         vm = torch.func.vmap
 
         def objectives(gp, dp, db, dr):
@@ -343,65 +523,153 @@ class FusedTrainer:
         self._objs = vm(objectives)
         self._proj = vm(proj)
         self._vfields = vm(fields)
-        self._gen = vm(lambda gp, z: pair.gen_forward(gp, z))
         self._transforms = bool(template.transforms)
         self._proj_from_objs = (not self._transforms) and gan.decides_on_training_output
-        if self._sn:
-            disc = pair.disc
-            self._sn_update = vm(lambda dp, db: disc.sn_buffers({**dp, **db}))
 
-    def fields(self, draws: dict) -> tuple[torch.Tensor, torch.Tensor, Optional[tuple]]:
-        """``(v_theta, v_psi, projections)`` for every run: ``(R, P_g)``, ``(R, P_d)`` and, when
-        they come for free from the same forward pass, the raw outputs on the real / generated
-        batch (``(R, batch)`` each), else ``None``."""
-        if self._transforms:
-            vg, vd = self._vfields(self.glay.views(self.gflat), self.dlay.views(self.dflat), self.db, draws)
-            return self.glay.cat(vg), self.dlay.cat(vd), None
+    # ------------------------------------------------------------------ stacked engine
+    def _layers(self, flat: torch.Tensor, lay: "_Layout", n_layers: int) -> tuple[list, list]:
+        v = lay.views(flat)
+        return [v[f"layers.{i}.weight"] for i in range(n_layers)], [v[f"layers.{i}.bias"] for i in range(n_layers)]
+
+    def _stacked_objectives(self, g: torch.Tensor, d: torch.Tensor, draws: dict, want_proj: bool):
+        """``(L_G, L_D)`` per run ``(R,)`` (internal order) and per segment the raw
+        projections ``(real, fake)`` for its ``need_rows`` (or None)."""
+        from gpu_validation import gans as G
+
+        F = torch.nn.functional
+        R, B = self.R, self.batch
+        GW, Gb = self._layers(g, self.glay, self._n_layers[0])
+        DW, Db = self._layers(d, self.dlay, self._n_layers[1])
+        fake = _mlp(GW, Gb, draws["z"], self._g_out_act)  # (R, B, dim)
+        real = draws["real"].reshape(R, B, -1).to(fake)
+        lgs, lds, projs = [], [], []
+        for si, seg in enumerate(self.segments):
+            a, b, n = seg.a, seg.b, seg.n
+            W = [w[a:b] for w in DW]
+            bb = [x[a:b] for x in Db]
+            Wt = [_sn_weight(w, seg.db[f"u{i}"]) for i, w in enumerate(W)] if seg.sn_pair is not None else W
+            r_, f_ = real[a:b], fake[a:b]
+            rc, fc = r_, f_
+
+            def base(x, Wt=Wt, bb=bb):
+                return _mlp(Wt, bb, x).squeeze(-1)
+
+            dfn = base
+            for p in seg.gan.pieces:
+                if isinstance(p, G.InstanceNoise):
+                    r_ = r_ + p.std * draws[f"noise_real@{si}"].reshape(n, B, -1).to(r_)
+                    f_ = f_ + p.std * draws[f"noise_fake@{si}"].reshape(n, B, -1).to(f_)
+                elif isinstance(p, G.GradNorm):
+                    def dfn(x, f=dfn, K=p.K, eps=p.eps):
+                        o, gx = _input_grad(f, x)
+                        return K * o / (torch.sqrt((gx ** 2).sum(-1) + 1e-12) + eps)
+            out = dfn(torch.cat([r_, f_], 1))
+            dr, df = out[:, :B], out[:, B:]
+            if isinstance(seg.gan.loss, G.NonSaturating):
+                lg = F.softplus(-df).mean(1)
+                ld = F.logsigmoid(dr).mean(1) + F.logsigmoid(-df).mean(1)
+            else:
+                lg = -df.mean(1)
+                ld = dr.mean(1) - df.mean(1)
+            for p in seg.gan.pieces:
+                pen = None
+                if isinstance(p, G.GradientPenalty):
+                    if p.at == "interp":
+                        e = draws[f"eps@{si}"].reshape(n, B, 1).to(r_)
+                        x = e * r_ + (1 - e) * f_
+                    else:
+                        x = r_ if p.at == "real" else f_
+                    _, gx = _input_grad(dfn, x.detach())
+                    if p.center == 0.0:
+                        pen = 0.5 * p.gamma * (gx ** 2).sum(-1).mean(1)
+                    else:
+                        gn = torch.sqrt((gx ** 2).sum(-1) + 1e-12)
+                        pen = p.gamma * ((gn - p.center) ** 2).mean(1)
+                elif isinstance(p, G.RothJS):
+                    o, gx = _input_grad(dfn, torch.cat([r_, f_], 1).detach())
+                    s = (gx ** 2).sum(-1)
+                    om = ((1 - torch.sigmoid(o[:, :B])) ** 2 * s[:, :B]).mean(1) + \
+                         (torch.sigmoid(o[:, B:]) ** 2 * s[:, B:]).mean(1)
+                    pen = 0.5 * p.gamma * om
+                if pen is not None:
+                    ld = ld - pen
+            lgs.append(lg)
+            lds.append(ld)
+            pr = None
+            if want_proj and seg.need_rows:
+                rows = torch.as_tensor(seg.need_rows, device=real.device)
+                if seg.gan.decides_on_training_output:
+                    pr = (dr.detach().index_select(0, rows), df.detach().index_select(0, rows))
+                else:  # the raw discriminator on the clean batches (no SN, no wrap, no noise)
+                    with torch.no_grad():
+                        o = _mlp([W[i].index_select(0, rows) for i in range(len(W))],
+                                 [bb[i].index_select(0, rows) for i in range(len(bb))],
+                                 torch.cat([rc, fc], 1).index_select(0, rows)).squeeze(-1)
+                    pr = (o[:, :B], o[:, B:])
+            projs.append(pr)
+        lg = lgs[0] if len(lgs) == 1 else torch.cat(lgs)
+        ld = lds[0] if len(lds) == 1 else torch.cat(lds)
+        return lg, ld, projs
+
+    # ------------------------------------------------------------------ fields
+    def fields(self, draws: dict, want_proj: bool = True) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """``(v_theta, v_psi, projections)``: ``(R, P_g)``, ``(R, P_d)`` (internal row order)
+        and the raw discriminator outputs on the real / generated batch of the runs whose
+        oracle needs them, ``(n_need, 2, batch)`` in host-row order (None if none or not asked)."""
         g = self.gflat.detach().requires_grad_(True)
         d = self.dflat.detach().requires_grad_(True)
-        lg, ld, dr, df = self._objs(self.glay.views(g), self.dlay.views(d), self.db, draws)
-        # the runs are independent: d(sum of losses)/d(run r's parameters) = run r's gradient
-        (gg,) = torch.autograd.grad(lg.sum(), g, retain_graph=True)
-        (gd,) = torch.autograd.grad(ld.sum(), d)
-        return gg.neg_(), gd, ((dr.detach(), df.detach()) if self._proj_from_objs else None)
-
-    def projections(self, draws: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """Raw discriminator outputs ``(R, batch)`` on the real and the generated batch."""
-        with torch.no_grad():
-            return self._proj(self.glay.views(self.gflat), self.dlay.views(self.dflat), self.db, draws)
+        if self.engine == "stacked":
+            lg, ld, projs = self._stacked_objectives(g, d, draws, want_proj)
+            (gg,) = torch.autograd.grad(lg.sum(), g, retain_graph=True)
+            (gd,) = torch.autograd.grad(ld.sum(), d)
+            parts = [torch.stack(p, 1) for p in projs if p is not None]
+            pr = (parts[0] if len(parts) == 1 else torch.cat(parts)) if parts else None
+            return gg.neg_(), gd, pr
+        seg = self.segments[0]
+        if self._transforms:
+            vg, vd = self._vfields(self.glay.views(self.gflat), self.dlay.views(self.dflat), seg.db, draws)
+            vg, vd, pr = self.glay.cat(vg), self.dlay.cat(vd), None
+        else:
+            # the runs are independent: d(sum of losses)/d(run r's parameters) = run r's gradient
+            lg, ld, dr, df = self._objs(self.glay.views(g), self.dlay.views(d), seg.db, draws)
+            (gg,) = torch.autograd.grad(lg.sum(), g, retain_graph=True)
+            (gd,) = torch.autograd.grad(ld.sum(), d)
+            vg, vd = gg.neg_(), gd
+            pr = (dr.detach(), df.detach()) if self._proj_from_objs else None
+        if not (want_proj and seg.need_rows):
+            return vg, vd, None
+        if pr is None:
+            with torch.no_grad():
+                pr = self._proj(self.glay.views(self.gflat), self.dlay.views(self.dflat), seg.db, draws)
+        rows = torch.as_tensor(seg.need_rows, device=self.device)
+        return vg, vd, torch.stack([pr[0].index_select(0, rows), pr[1].index_select(0, rows)], 1)
 
     # ------------------------------------------------------------------ one iteration
     def step(self, draws: Optional[dict] = None, *, record: Optional[tuple] = None) -> np.ndarray:
-        """One iteration for every alive run. Returns the decision codes ``(R,)`` int8
-        (1 = V1, 2 = V2, 3 = V3, 0 = no decision: the run is frozen).
+        """One iteration for every alive run. Returns the decision codes ``(R,)`` int8 in
+        ``cfgs`` order (1 = V1, 2 = V2, 3 = V3, 0 = no decision: the run is frozen).
 
         ``record = (codes_array, div_array, errors)`` stores this iteration's codes and
         Dynamic-GDA divergences in column ``step_i`` and oracle exceptions by run."""
         draws = draws if draws is not None else self.draw()
         R, i = self.R, self.step_i
-        vg, vd, pr = self.fields(draws)
-        host = None
-        alive_need = self.need & self.alive
-        if alive_need.any():
-            if pr is None:
-                pr = self.projections(draws)
-            host = torch.stack([pr[0].index_select(0, self.need_idx), pr[1].index_select(0, self.need_idx)], 1)
-            host = host.double().cpu().numpy()  # the one device->host sync of an iteration
+        alive_need = bool((self.need & self.alive).any())
+        vg, vd, pr = self.fields(draws, want_proj=alive_need)
+        host = pr.double().cpu().numpy() if pr is not None else None  # the one device->host sync
         codes = np.zeros(R, dtype=np.int8)
-        j = 0
         for r in range(R):
-            m = self.methods[r]
-            jr = j
-            if self.need[r]:
-                j += 1
             if not self.alive[r]:
                 continue
-            proj = (lambda jr=jr: (host[jr, 0], host[jr, 1])) if self.need[r] else None
+            m = self.methods[r]
+            proj = None
+            if self.need[r]:
+                def proj(j=self._host_row[r]):
+                    return host[j, 0], host[j, 1]
             x = None
             if self._user[r]:
-                def x(r=r):
-                    return (np.concatenate([self.gflat[r].double().cpu().numpy(),
-                                            self.dflat[r].double().cpu().numpy()]), self.n_gen)
+                def x(k=int(self.pos[r])):
+                    return (np.concatenate([self.gflat[k].double().cpu().numpy(),
+                                            self.dflat[k].double().cpu().numpy()]), self.n_gen)
             try:
                 c = m.choose(i, proj, x)
             except (RuntimeError, ValueError) as exc:  # a numerical failure: this run diverged
@@ -417,56 +685,91 @@ class FusedTrainer:
                 if self.need[r]:
                     record[1][r, i] = getattr(m.oracle, "last_w", float("nan"))
         self.counts[np.arange(R), np.maximum(codes, 1) - 1] += codes > 0
-        mask = torch.from_numpy(np.stack([(codes & 1) == 1, (codes & 2) == 2])).to(self.device)
+        ci = codes[self.perm]
+        mask = torch.from_numpy(np.stack([(ci & 1) == 1, (ci & 2) == 2])).to(self.device)
         mg, md = mask[0], mask[1]
         with torch.no_grad():
             self.last_grad[0] = torch.where(mg, vg.double().square().sum(1).sqrt(), self.last_grad[0])
             self.last_grad[1] = torch.where(md, vd.double().square().sum(1).sqrt(), self.last_grad[1])
             self.opt_g.step(self.gflat, vg.neg_(), mg)
             self.opt_d.step(self.dflat, vd.neg_(), md)
-            if self._clip:
-                new = self.dflat.clone()
-                self.gan.after_d_step(self.dlay.views(new))
-                self.dflat.copy_(torch.where(md.view(-1, 1), new, self.dflat))
-            if self._sn:
-                new = self._sn_update(self.dlay.views(self.dflat), self.db)
-                col = md.view(-1, 1)
-                self.db = {k: torch.where(col, new[k], v) for k, v in self.db.items()}
+            for seg in self.segments:
+                col = md[seg.a:seg.b].view(-1, 1)
+                if seg.clip:
+                    rows = self.dflat[seg.a:seg.b]
+                    new = rows.clone()
+                    seg.gan.after_d_step(self.dlay.views(new))  # the package's (in-place) clipping
+                    rows.copy_(torch.where(col, new, rows))
+                if seg.sn_pair is not None:  # the package's power iteration, one step per D step
+                    new = _sn_update(seg.sn_pair.disc, self.dlay.views(self.dflat[seg.a:seg.b]), seg.db)
+                    seg.db = {k: torch.where(col, new[k], v) for k, v in seg.db.items()}
         self.step_i += 1
         return codes
 
-    # ------------------------------------------------------------------ per-run views
+    # ------------------------------------------------------------------ per-run views (cfgs order)
     def run_params(self, r: int) -> tuple[dict, dict]:
         """Run ``r``'s generator and discriminator parameters (views, as Trainer's ``gp``/``dp``)."""
-        g = {k: v[r] for k, v in self.glay.views(self.gflat).items()}
-        d = {k: v[r] for k, v in self.dlay.views(self.dflat).items()}
+        k = int(self.pos[r])
+        g = {n: v[k] for n, v in self.glay.views(self.gflat).items()}
+        d = {n: v[k] for n, v in self.dlay.views(self.dflat).items()}
         return g, d
 
     def run_buffers(self, r: int) -> dict:
-        return {k: v[r] for k, v in self.db.items()}
+        """Run ``r``'s discriminator buffers (spectral norm's ``u`` vectors; empty without SN)."""
+        k = int(self.pos[r])
+        for seg in self.segments:
+            if seg.a <= k < seg.b:
+                return {n: v[k - seg.a] for n, v in seg.db.items()}
+        return {}
+
+    def step_counts(self) -> torch.Tensor:
+        """``(2, R)`` float64 on the device: each run's generator and discriminator optimizer
+        step counts (``cfgs`` order)."""
+        idx = torch.as_tensor(self.pos, device=self.device)
+        return torch.stack([self.opt_g.t, self.opt_d.t]).index_select(1, idx)
+
+    def grad_norms(self) -> np.ndarray:
+        """``(2, R)`` norms of the last field part each player stepped along (NaN before its
+        first step), ``cfgs`` order, on the host."""
+        return self.last_grad.cpu().numpy()[:, self.pos]
 
     def norms(self) -> np.ndarray:
-        """``(2, R)`` float64 parameter norms (generator, discriminator), on the host."""
+        """``(2, R)`` float64 parameter norms (generator, discriminator), ``cfgs`` order, on the host."""
         with torch.no_grad():
-            return torch.stack([self.gflat.double().square().sum(1).sqrt(),
-                                self.dflat.double().square().sum(1).sqrt()]).cpu().numpy()
+            n = torch.stack([self.gflat.double().square().sum(1).sqrt(),
+                             self.dflat.double().square().sum(1).sqrt()]).cpu().numpy()
+        return n[:, self.pos]
 
     def losses(self, draws: dict) -> np.ndarray:
-        """``(2, R)`` ``L_G`` and ``L_D`` at the current point for ``draws``, on the host."""
-        with torch.no_grad():
-            lg, ld, _, _ = self._objs(self.glay.views(self.gflat), self.dlay.views(self.dflat), self.db, draws)
-            return torch.stack([lg, ld]).double().cpu().numpy()
+        """``(2, R)`` ``L_G`` and ``L_D`` at the current point for ``draws``, ``cfgs`` order, on the host."""
+        if self.engine == "stacked":
+            lg, ld, _ = self._stacked_objectives(self.gflat, self.dflat, draws, False)
+        else:
+            lg, ld, _, _ = self._objs(self.glay.views(self.gflat), self.dlay.views(self.dflat),
+                                      self.segments[0].db, draws)
+        return torch.stack([lg, ld]).detach().double().cpu().numpy()[:, self.pos]
 
     def generate(self, n: int) -> torch.Tensor:
-        """``(R, n, *data_shape)`` samples of every run from its evaluation latents (seeded
-        ``seed*1000+7``, as :meth:`gpu_validation.train.Trainer.generate`), on the CPU."""
+        """``(R, n, *data_shape)`` samples of every run (``cfgs`` order) from its evaluation
+        latents (seeded ``seed*1000+7``, as :meth:`gpu_validation.train.Trainer.generate`), CPU."""
         zs = {}
         for c in self.cfgs:
             if c.seed not in zs:
                 zs[c.seed] = torch.randn(n, self.latent, generator=torch.Generator().manual_seed(c.seed * 1000 + 7))
-        z = torch.stack([zs[c.seed] for c in self.cfgs]).to(self.device, self.dtype)
+        z = torch.stack([zs[self.cfgs[k].seed] for k in self.perm]).to(self.device, self.dtype)
         with torch.no_grad():
-            return self._gen(self.glay.views(self.gflat), z).cpu()
+            if self.engine == "stacked":
+                W, b = self._layers(self.gflat, self.glay, self._n_layers[0])
+                out = _mlp(W, b, z, self._g_out_act)
+            else:
+                out = torch.func.vmap(lambda gp, zz: self.pair.gen_forward(gp, zz))(self.glay.views(self.gflat), z)
+        out = out.reshape(self.R, n, *self.data_shape).cpu()
+        return out[torch.as_tensor(self.pos)]
+
+
+def _sn_update(disc, dviews: dict, db: dict) -> dict:
+    """:meth:`gpu_validation.models._Net.sn_buffers` for every row (vmapped)."""
+    return torch.func.vmap(lambda dp, b: disc.sn_buffers({**dp, **b}))(dviews, db)
 
 
 def _cpu(d: dict) -> dict:
@@ -475,7 +778,7 @@ def _cpu(d: dict) -> dict:
 
 def train_fused(cfgs: list, *, device: Optional[str] = None, dtype: torch.dtype = torch.float32,
                 progress: bool = False, cache: Optional[dict] = None, out_dir=None,
-                max_runs: int = 0, states: bool = True, samples: bool = True) -> list[dict]:
+                max_runs: int = 0, states: bool = True, samples: bool = True, engine: str = "auto") -> list[dict]:
     """Train ``cfgs`` as fused programs and return, per configuration (input order), the
     pieces of :func:`gpu_validation.train.run_one`'s record.
 
@@ -521,6 +824,8 @@ def train_fused(cfgs: list, *, device: Optional[str] = None, dtype: torch.dtype 
         d = datas[c.dataset]
         key = group_key(c, d.kind, d.shape) + tuple(getattr(c, f) for f in SCHEDULE_FIELDS) + \
             ((device or c.device),)
+        if engine == "vmap" and key[0] == "stacked":
+            key = ("vmap", c.gan, c.optimizer) + key[1:]
         groups.setdefault(key, []).append(j)
     out: list = [None] * len(cfgs)
     for idx in groups.values():
@@ -529,16 +834,17 @@ def train_fused(cfgs: list, *, device: Optional[str] = None, dtype: torch.dtype 
             part = idx[a:a + size]
             for j, piece in zip(part, _train_group([cfgs[j] for j in part], device=device, dtype=dtype,
                                                    progress=progress, cache=cache, out_dir=out_dir,
-                                                   datas=datas, states=states, samples=samples)):
+                                                   datas=datas, states=states, samples=samples,
+                                                   engine=engine)):
                 out[j] = piece
     return out
 
 
-def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states, samples) -> list[dict]:
+def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states, samples, engine) -> list[dict]:
     from gpu_validation import metrics
 
     t0 = time.time()
-    ft = FusedTrainer(cfgs, device=device, dtype=dtype, datas=datas)
+    ft = FusedTrainer(cfgs, device=device, dtype=dtype, datas=datas, engine=engine)
     c0, R, n_iter = cfgs[0], ft.R, cfgs[0].iterations
     ck = sorted({max(1, round(n_iter * (j + 1) / c0.checkpoints)) for j in range(c0.checkpoints)})
     ck_set = set(ck)
@@ -588,7 +894,7 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
         lo = ft.losses(draws) if is_log else None
         is_ck = step in ck_set
         gen = ft.generate(c0.eval_n if step != n_iter else c0.final_eval_n) if is_ck else None
-        lgn = ft.last_grad.cpu().numpy() if is_log else None
+        lgn = ft.grad_norms() if is_log else None
         for r in np.flatnonzero(ft.alive & was):
             ng, nd = float(nrm[0, r]), float(nrm[1, r])
             ok, reason = True, None
@@ -617,7 +923,7 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
                 if states:
                     g, d = ft.run_params(r)
                     sts[r][step] = {"gp": _cpu(g), "dp": _cpu(d), "db": _cpu(ft.run_buffers(r)),
-                                    "draws": _cpu({k: v[r] for k, v in draws.items()}),
+                                    "draws": ft.run_draws(draws, r),
                                     "choice": f"V{int(c[r])}", "step": step}
     if bar is not None:
         bar.close()
@@ -640,12 +946,14 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
             "checkpoints": cks[r], "final": dict(fin) if fin is not None else None, "history": hist[r],
             "max_param_norm_ratio": _num(max_norm[r] / x0[r]) if x0[r] > 0 else None,
             "x0_norm": float(x0[r]), "samples": smp[r], "states": sts[r],
-            "resolved": {"method": ft.methods[r].spec, "optimizer": ft.optimizer_name, "bounded": ft.gan.bounded,
+            "resolved": {"method": ft.methods[r].spec, "optimizer": ft.optimizer_names[r],
+                         "bounded": next(sg.gan.bounded for sg in ft.segments if sg.spec == cfg.gan),
                          "data_kind": ft.data_kind, "n_params_g": int(ft.glay.total),
                          "n_params_d": int(ft.dlay.total)},
-            "device": str(ft.device), "fused_runs": R, "wall_s": round(wall / R, 3),
+            "device": str(ft.device), "fused_runs": R, "engine": ft.engine, "wall_s": round(wall / R, 3),
         })
     return out
 
 
-__all__ = ["FusedTrainer", "FusedOpt", "train_fused", "group_key", "GROUP_FIELDS", "SCHEDULE_FIELDS"]
+__all__ = ["FusedTrainer", "FusedOpt", "train_fused", "group_key", "stacked_ok", "GROUP_FIELDS", "STACKED_FIELDS",
+           "SCHEDULE_FIELDS"]
