@@ -160,3 +160,19 @@ def test_check_oracle_with_optimizer(capsys):
     skipped = {p["name"] for p in report["properties"] if p.get("status") == "skipped" or
                str(p.get("message", "")).startswith("skipped")}
     assert {"lyapunov", "certificate"} <= skipped
+
+
+def test_analyze_json_with_optimizers_validates_against_the_schema(capsys):
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "stabcheck" / "schemas" / "analyze.json").read_text())
+    code, out, err = run_cli(capsys, "analyze", "--system", "dirac", "--loss", "bce", "--eta", "0.3", "--json",
+                             "--method", "alt:momentum=-0.5", "--method", "sim:opt=adam,beta1=0.5,precond=2;3",
+                             "--method", "jare:gamma=2,rule=alt,ratio=2")
+    assert code == 0, err
+    report = json.loads(out)
+    jsonschema.validate(report, schema)
+    kinds = [m["optimizer"]["kind"] for m in report["methods"]]
+    assert kinds == ["sgd", "adam", "sgd"] and report["methods"][1]["optimizer"]["precond"] == [2.0, 3.0]
