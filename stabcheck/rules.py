@@ -292,6 +292,39 @@ class OptimisticGDA(UpdateRule):
         return x, [g], s
 
 
+class ReplayRule(UpdateRule):
+    """A recorded sequence of oracle decisions as one map: ``codes`` (1 = V1, the generator
+    moves; 2 = V2, the discriminator; 3 = V3, both) applied in order, each step through the
+    optimizer. One application is the whole window, so its Jacobian is the *product* of the
+    per-step Jacobians that a switched run (Dyn-GDA) actually took: the switched system's
+    growth over that window, not a single step's.
+    """
+
+    name = "replay"
+
+    def __init__(self, codes, **opt):
+        codes = [int(c) for c in np.asarray(codes).reshape(-1)]
+        if not codes or any(c not in (1, 2, 3) for c in codes):
+            raise BadInput("replay: codes must be a non-empty sequence of 1, 2, 3 (V1, V2, V3)")
+        if len(codes) > MAX_INNER_STEPS:
+            raise BadInput(f"replay: {len(codes)} codes is above the limit of {MAX_INNER_STEPS} steps")
+        self.codes = codes
+        super().__init__(**opt)
+
+    @property
+    def params(self):
+        return {"codes": "".join(str(c) for c in self.codes)}
+
+    def step(self, z, f, eta):
+        x, mem, s = self.split(z, f.dim)
+        for c in self.codes:
+            x, s = self.move(x, s, f.by_code(c)(x), eta, f, f.mask_of(c))
+        return self.join(f, x, mem, s)
+
+    def gradient_evaluations(self):
+        return len(self.codes)
+
+
 #: the largest n_d / n_g accepted (a period of more steps cannot be linearized in reasonable time)
 MAX_INNER_STEPS = 10_000
 

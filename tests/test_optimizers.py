@@ -255,3 +255,21 @@ def test_precond_of_wrong_length_is_bad_input():
     game = make_game("dirac", "wgan")
     with pytest.raises(BadInput, match="2 parameters"):
         method_jacobian(game, make_method("sim:opt=adam,precond=1;2;3"), 0.1)
+
+
+def test_replay_rule_is_the_product_of_the_chosen_steps():
+    from stabcheck.rules import ReplayRule
+
+    J = sp.Matrix([[sp.Rational(-1, 4), -1], [1, sp.Rational(-1, 3)]])
+    eta = sp.Rational(1, 5)
+    one = {c: linear_map_matrix(ReplayRule([c]), J, eta, 1) for c in (1, 2, 3)}
+    codes = [2, 2, 1, 3, 1, 2]
+    prod = sp.eye(2)
+    for c in codes:
+        prod = one[c] * prod
+    assert linear_map_matrix(ReplayRule(codes), J, eta, 1) == prod
+    # Alt-GDA's period is the replay of its schedule, also with momentum
+    assert linear_map_matrix(ReplayRule([2, 2, 1], momentum=-0.3), J, eta, 1) == \
+        linear_map_matrix(Alt(n_d=2, momentum=-0.3), J, eta, 1)
+    with pytest.raises(BadInput):
+        ReplayRule([1, 4])
