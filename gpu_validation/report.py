@@ -1,13 +1,18 @@
-"""The validation report: the thesis's Table 1 layout, ranks, a Friedman test, figures and
-the theory checks, from a runs directory.
+"""The validation report: the thesis's Table 1 layout over seeds, ranks, Friedman and paired
+tests, the thesis's statements as verdicts, figures and the theory checks, from one or more
+runs directories.
 
-* Table: final metric (W1 for 2-D data, FD for images; lower is better) per GAN class x
-  method (rows) and data set (columns); best in **bold**, second <u>underlined</u> (as in the
-  thesis); a diverged run is ``div.`` and ranks last.
-* Average rank of each method per data set (ranks within each (GAN, data set) pair; ties
-  get the average rank), and over all pairs.
-* Friedman test (:func:`scipy.stats.friedmanchisquare`) over all (GAN, data set) pairs
-  (blocks) x methods (treatments), as in the thesis's section 6.
+* Records: every ``records/*.json`` of every runs directory given (e.g. one folder per
+  machine, or one merged folder). A run id found twice with identical contents counts once;
+  with different contents it is an error (BadInput). Schema-1 records are upgraded in memory
+  (:func:`gpu_validation.schema.upgrade`). ``profile`` / ``device_kind`` filters select a
+  setting; two records of the same (GAN, method, data set, seed) that survive the filters
+  (e.g. a CPU and a GPU run) are an error naming the filter that separates them.
+* Table: per GAN class x method (rows) and data set (columns) the final metric (W1 for 2-D
+  data, FD for images; lower is better): the value for one seed, ``mean ± sd`` over seeds
+  otherwise (``k div.`` when k seeds diverged); best / second by the seed-averaged value, as
+  in the thesis; a diverged run ranks last.
+* Statistics and verdicts: :mod:`gpu_validation.stats` (its docstring states the rules).
 * Figures: generated samples over iterations (thesis Figure 3), metric over iterations.
 """
 
@@ -25,14 +30,67 @@ from stabcheck.errors import BadInput
 from stabcheck.io import atomic_path, write_text_atomic
 
 
-def load_records(runs_dir: str | Path) -> list[dict]:
-    d = Path(runs_dir) / "records"
-    if not d.is_dir():
-        raise BadInput(f"{runs_dir} is not a runs directory: {d} does not exist (run `python -m gpu_validation run --out {runs_dir}` first)")
-    recs = [json.loads(p.read_text()) for p in sorted(d.glob("*.json"))]
+def _dirs(runs_dirs) -> list[Path]:
+    if isinstance(runs_dirs, (str, Path)):
+        return [Path(runs_dirs)]
+    return [Path(d) for d in runs_dirs]
+
+
+def load_records(runs_dirs, *, profile: Optional[str] = None, device_kind: Optional[str] = None,
+                 iterations: Optional[int] = None) -> list[dict]:
+    """The records of one or more runs directories, merged (module docstring). BadInput (one
+    line) for a missing or empty folder, an unreadable / truncated / config-less record, or
+    conflicting records."""
+    from gpu_validation import schema
+
+    by_id: dict = {}
+    where: dict = {}
+    for rd in _dirs(runs_dirs):
+        d = rd / "records"
+        if not d.is_dir():
+            raise BadInput(f"{rd} is not a runs directory: {d} does not exist "
+                           f"(run `python -m gpu_validation run --out {rd}` first)")
+        paths = sorted(q for q in d.glob("*.json") if not q.name.startswith("."))  # not atomic-write temporaries
+        if not paths:
+            raise BadInput(f"no run records in {d}")
+        for p in paths:
+            try:
+                rec = json.loads(p.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise BadInput(f"{p}: not a readable run record ({type(exc).__name__}: {str(exc)[:80]}); "
+                               "remove it or rerun `python -m gpu_validation run` to retrain it") from None
+            why = schema.structural_errors(rec)
+            if why:
+                raise BadInput(f"{p}: not a run record ({why})")
+            rec = schema.upgrade(rec)
+            rid = rec["id"]
+            if rid in by_id:
+                if json.dumps(by_id[rid], sort_keys=True) != json.dumps(rec, sort_keys=True):
+                    raise BadInput(f"run {rid} is in {where[rid]} and {p} with different contents; keep one")
+                continue
+            by_id[rid] = rec
+            where[rid] = p
+    recs = [r for r in by_id.values()
+            if (profile is None or r["config"]["profile"] == profile)
+            and (iterations is None or r["config"]["iterations"] == iterations)
+            and (device_kind is None or r["environment"].get("device_kind") == device_kind)]
     if not recs:
-        raise BadInput(f"no run records in {d}")
-    return recs
+        raise BadInput(f"no records left after the filters (profile={profile}, iterations={iterations}, "
+                       f"device kind={device_kind})")
+    seen: dict = {}
+    for r in recs:
+        c = r["config"]
+        k = (c["gan"], c["method"], c["dataset"], c["seed"])
+        if k in seen:
+            o = seen[k]
+            diff = [f for f in ("profile", "iterations") if o["config"][f] != c[f]]
+            if o["environment"].get("device_kind") != r["environment"].get("device_kind"):
+                diff.append("device_kind")
+            hint = (" (they differ in " + ", ".join(diff) + ": pick one with --" + diff[0].replace("_", "-") + ")"
+                    if diff else "")
+            raise BadInput(f"two records of {'/'.join(map(str, k))}: {o['id']} and {r['id']}{hint}")
+        seen[k] = r
+    return sorted(recs, key=lambda r: r["id"])
 
 
 def _value(rec: dict) -> float:
@@ -47,42 +105,30 @@ def _order(values, preferred):
     return pref + sorted(v for v in values if v not in pref)
 
 
-def rank_table(records: list[dict]) -> dict:
-    """Values, per-pair ranks, average ranks and the Friedman test (see the module docstring)."""
-    from scipy.stats import friedmanchisquare, rankdata
+def rank_table(records: list[dict], alpha: float = 0.05) -> dict:
+    """Values over seeds, ranks, the tests and the verdicts (:func:`gpu_validation.stats.analyze`).
 
-    from gpu_validation import data, gans, methods
+    Keys: ``values[(gan, method, dataset)]`` the seed-averaged value, ``ranks[...]`` its rank
+    in the block, ``cells[...]`` the per-cell summary, ``overall_rank``, ``avg_rank`` (per data
+    set), ``friedman``, ``friedman_per_seed``, ``paired``, ``verdicts``, ``stats`` (all of
+    :func:`~gpu_validation.stats.analyze`'s result)."""
+    from gpu_validation import data, gans, methods, stats
 
-    vals: dict = {}
+    obs = {}
     for r in records:
         c = r["config"]
-        vals[(c["gan"], c["method"], c["dataset"])] = _value(r)
-    gs = _order({k[0] for k in vals}, gans.THESIS_EIGHT + ("r1",))
-    ms = _order({k[1] for k in vals}, methods.THESIS_METHODS + ("jare",))
-    ds = _order({k[2] for k in vals}, data.ALL)
-    ranks: dict = {}
-    blocks = []
-    for g in gs:
-        for d in ds:
-            row = [vals.get((g, m, d)) for m in ms]
-            if any(v is None for v in row):
-                continue  # incomplete block: not ranked
-            rk = rankdata(np.array(row, dtype=float), method="average")  # inf ranks last
-            blocks.append(row)
-            for m, x in zip(ms, rk):
-                ranks[(g, m, d)] = float(x)
-    avg = {d: {m: float(np.mean([ranks[(g, m, d)] for g in gs if (g, m, d) in ranks]))
-               for m in ms} for d in ds if any((g, ms[0], d) in ranks for g in gs)}
-    overall = {m: float(np.mean([v for (g, mm, d), v in ranks.items() if mm == m])) for m in ms} if ranks else {}
-    fr = None
-    if len(ms) >= 3 and len(blocks) >= 2:
-        arr = np.array(blocks, dtype=float)
-        finite_max = np.nanmax(np.where(np.isfinite(arr), arr, np.nan)) if np.isfinite(arr).any() else 1.0
-        arr = np.where(np.isfinite(arr), arr, finite_max * 10 + 1)  # same ranks, finite for scipy
-        st = friedmanchisquare(*[arr[:, j] for j in range(len(ms))])
-        fr = {"statistic": float(st.statistic), "p": float(st.pvalue), "blocks": len(blocks), "treatments": len(ms)}
-    return {"values": vals, "ranks": ranks, "gans": gs, "methods": ms, "datasets": ds, "avg_rank": avg,
-            "overall_rank": overall, "friedman": fr, "n_blocks": len(blocks)}
+        obs[(c["gan"], c["dataset"], c["method"], int(c["seed"]))] = _value(r)
+    gs = _order({k[0] for k in obs}, gans.THESIS_EIGHT + ("r1",))
+    ms = _order({k[2] for k in obs}, methods.THESIS_METHODS + ("jare",))
+    ds = _order({k[1] for k in obs}, data.ALL)
+    a = stats.analyze(obs, alpha=alpha, methods=ms)
+    vals = {(b[0], m, b[1]): v for (b, m), v in a["avg_value"].items()}
+    ranks = {(b[0], m, b[1]): v for (b, m), v in a["rank"].items()}
+    cells = {(g, m, d): v for (g, d, m), v in a["cells"].items()}
+    return {"values": vals, "ranks": ranks, "cells": cells, "gans": gs, "methods": ms, "datasets": ds,
+            "avg_rank": a["per_dataset_rank"], "overall_rank": a["overall_rank"], "friedman": a["friedman"],
+            "friedman_per_seed": a["friedman_per_seed"], "paired": a["paired"], "verdicts": a["verdicts"],
+            "n_blocks": a["n_blocks"], "seeds": a["seeds"], "stats": a}
 
 
 def _fmt(v: Optional[float]) -> str:
@@ -91,6 +137,20 @@ def _fmt(v: Optional[float]) -> str:
     if math.isinf(v):
         return "div."
     return f"{v:.4f}" if v < 10 else f"{v:.2f}"
+
+
+def _cell(t: dict, key) -> str:
+    """One seed: the value; several: mean ± sd over the finite seeds (+ diverged count)."""
+    c = t["cells"].get(key)
+    v = t["values"].get(key)
+    if c is None:
+        return "-"
+    if c["n"] == 1:
+        return _fmt(v if v is not None else (math.inf if c["n_div"] else c["mean"]))
+    if c["mean"] is None:
+        return f"div. ({c['n_div']}/{c['n']})"
+    s = _fmt(c["mean"]) + (f" ± {_fmt(c['sd'])}" if c["sd"] is not None else "")
+    return s + (f" ({c['n_div']} div.)" if c["n_div"] else "")
 
 
 def table_markdown(t: dict) -> str:
@@ -104,7 +164,7 @@ def table_markdown(t: dict) -> str:
             for d in ds:
                 v = t["values"].get((g, m, d))
                 r = t["ranks"].get((g, m, d))
-                s = _fmt(v)
+                s = _cell(t, (g, m, d))
                 col = sorted(t["ranks"].get((g, mm, d), 99) for mm in ms)
                 if r is not None and v is not None and not math.isinf(v):
                     if r == col[0]:
@@ -120,9 +180,65 @@ def table_markdown(t: dict) -> str:
     return "\n".join(lines)
 
 
-def figures(records: list[dict], runs_dir: Path, fig_dir: Path, gan: str = "bce",
+def stats_markdown(t: dict) -> list[str]:
+    """Seeds, per-seed ranks, the Friedman tests, the paired tests and the thesis's verdicts."""
+    from gpu_validation import methods
+
+    a = t["stats"]
+    L = []
+    ns = sorted({len(v) for v in a["complete_seeds"].values()})
+    L += [f"Seeds: {t['seeds']}; complete seeds per (GAN, data set) block: "
+          + (", ".join(map(str, ns)) if ns else "none") + f"; {a['n_blocks']} blocks, {a['n_pairs']} (block, seed) pairs.", ""]
+    if t["overall_rank"]:
+        L += ["| Method | average rank (seed-averaged values) | average per-seed rank |", "|---|---|---|"]
+        for m in sorted(t["overall_rank"], key=t["overall_rank"].get):
+            L.append(f"| {methods.label(m)} | {t['overall_rank'][m]:.3f} | {a['per_seed_rank'].get(m, float('nan')):.3f} |")
+        L += [""]
+    f = t["friedman"]
+    if f:
+        L += [f"Friedman test over {f['blocks']} blocks x {f['treatments']} methods (seed-averaged values): "
+              f"chi2 = {f['statistic']:.3f}, p = {f['p']:.3g} (smallest p these blocks can give: {f['p_min']:.3g}; "
+              "the thesis reports p < .02)."]
+    fs = t["friedman_per_seed"]
+    if len(fs) > 1:
+        ps = np.array([x["p"] for x in fs.values()])
+        L += [f"Friedman p per seed ({len(ps)} seeds): min {ps.min():.3g}, median {np.median(ps):.3g}, "
+              f"max {ps.max():.3g}; {int((ps < a['alpha']).sum())} of {len(ps)} below {a['alpha']:g}."]
+    L += [""]
+    if t["paired"]:
+        L += [f"Paired one-sided Wilcoxon signed-rank tests of Dyn-GDA against each method over (block, seed) "
+              "pairs (Holm-adjusted over the methods; r = rank-biserial effect size, > 0: Dyn-GDA lower = better):", "",
+              "| vs | pairs (non-zero) | Dyn-GDA wins / loses | median(Dyn - X) | r | p(Dyn lower) | p(X lower) |",
+              "|---|---|---|---|---|---|---|"]
+        for x, p in t["paired"].items():
+            md = "-" if p["median_diff"] is None else f"{p['median_diff']:+.4g}"
+            L.append(f"| {methods.label(x)} | {p['n_pairs']} ({p['n_nonzero']}) | {p['dyn_wins']} / {p['other_wins']} | "
+                     f"{md} | {p['effect_r']:+.2f} | {p['p_dyn_lower_holm']:.3g} | {p['p_other_lower_holm']:.3g} |")
+        L += [""]
+    L += ["Verdict rules (gpu_validation/stats.py): **holds** = Dyn-GDA has the lowest average rank, the "
+          "Friedman p < alpha and every Holm-adjusted paired p(Dyn lower) < alpha; **refuted** = some method is "
+          "significantly better than Dyn-GDA (Holm-adjusted p(X lower) < alpha); otherwise **inconclusive** "
+          "(a non-significant test never refutes; the evidence says when the data cannot reach alpha at all).", "",
+          "| Thesis statement | Source | alpha | Verdict | Evidence |", "|---|---|---|---|---|"]
+    for v in t["verdicts"]:
+        L.append(f"| {v['statement']} | {v['source']} | {v['alpha']:g} | **{v['verdict']}**"
+                 + (" (underpowered)" if v.get("underpowered") else "") + f" | {v['evidence']} |")
+    return L + [""]
+
+
+def _samples_file(runs_dirs, rid: str) -> Optional[Path]:
+    for d in _dirs(runs_dirs):
+        p = d / "samples" / f"{rid}.npz"
+        if p.exists():
+            return p
+    return None
+
+
+def figures(records: list[dict], runs_dir, fig_dir: Path, gan: str = "bce",
             datasets: tuple = ("spiral", "circle", "ring", "line")) -> list[str]:
-    """Thesis-Figure-3-style sample grids (rows: methods, columns: checkpoints) and metric curves."""
+    """Thesis-Figure-3-style sample grids (rows: methods, columns: checkpoints; the lowest
+    seed) and metric curves (median over GAN classes and seeds). ``runs_dir``: one runs
+    directory or a list (the samples are looked up in each)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -134,7 +250,9 @@ def figures(records: list[dict], runs_dir: Path, fig_dir: Path, gan: str = "bce"
 
     fig_dir.mkdir(parents=True, exist_ok=True)
     out = []
-    by = {(r["config"]["gan"], r["config"]["dataset"], r["config"]["method"]): r for r in records}
+    by: dict = {}
+    for r in sorted(records, key=lambda r: -int(r["config"]["seed"])):  # the lowest seed wins
+        by[(r["config"]["gan"], r["config"]["dataset"], r["config"]["method"])] = r
     ms = _order({r["config"]["method"] for r in records}, methods.THESIS_METHODS + ("jare",))
     for d in datasets:
         rows = [(m, by.get((gan, d, m))) for m in ms if (gan, d, m) in by]
@@ -146,8 +264,8 @@ def figures(records: list[dict], runs_dir: Path, fig_dir: Path, gan: str = "bce"
             continue
         fig, axes = plt.subplots(len(rows), steps, figsize=(1.9 * steps, 1.9 * len(rows)), squeeze=False)
         for i, (m, r) in enumerate(rows):
-            sp = runs_dir / "samples" / f"{r['id']}.npz"
-            z = np.load(sp) if sp.exists() else None
+            sp = _samples_file(runs_dir, r["id"])
+            z = np.load(sp) if sp is not None else None
             for j in range(steps):
                 ax = axes[i][j]
                 ax.set_xticks([])
@@ -204,8 +322,8 @@ def _provenance(records: list[dict]) -> str:
     prof = defaultdict(int)
     for r in records:
         c, e = r["config"], r["environment"]
-        prof[(c["profile"], c["iterations"], c["batch"], c["lr"], e["device"], e["threads"], e.get("cpu_count"),
-              e["torch"])] += 1
+        prof[(c["profile"], c["iterations"], c["batch"], c["lr"], e.get("device_kind", e["device"]), e["threads"],
+              e.get("cpu_count"), e["torch"])] += 1
     lines = []
     for (p, it, b, lr, dev, th, cpus, tv), n in sorted(prof.items(), key=str):
         lines.append(f"- {n} runs: profile `{p}`, **{it} iterations**, batch {b}, lr {lr:g}, device **{dev}** "
@@ -214,6 +332,13 @@ def _provenance(records: list[dict]) -> str:
     nb = sum("batched_runs" in r["environment"] for r in records)
     if nb:
         lines.append(f"- {nb} of {len(records)} runs trained with the batched trainer (`--batched`), the rest one by one")
+    hosts = sorted({r["environment"].get("host") for r in records if r["environment"].get("host")})
+    if len(hosts) > 1:
+        lines.append(f"- records merged from {len(hosts)} machines")
+    up = sum(r.get("upgraded_from") is not None for r in records)
+    if up:
+        lines.append(f"- {up} records written by an older harness (schema version 1, no per-iteration decisions), "
+                     "read through gpu_validation.schema.upgrade")
     lines.append(f"- total training wall time {wall / 60:.1f} min (sum over runs; a batched run counts its share); seeds "
                  f"{sorted({r['config']['seed'] for r in records})}")
     return "\n".join(lines)
@@ -235,26 +360,33 @@ def _losses_for_dyn(t: dict) -> list[str]:
     return out
 
 
-def write_report(runs_dir: str | Path, markdown: str | Path, *, figures_dir: str | Path = "docs/figures",
+def write_report(runs_dir, markdown: str | Path, *, figures_dir: str | Path = "docs/figures",
                  title: str = "Neural-GAN validation", bench: Optional[str] = None,
-                 notes: Optional[str] = None) -> str:
-    """Write the markdown report (and its figures); return the markdown text."""
+                 notes: Optional[str] = None, profile: Optional[str] = None, device_kind: Optional[str] = None,
+                 iterations: Optional[int] = None, alpha: float = 0.05) -> str:
+    """Write the markdown report (and its figures); return the markdown text. ``runs_dir``:
+    one runs directory or a list of them (merged, see :func:`load_records`)."""
     from gpu_validation import predictions
 
-    runs = Path(runs_dir)
-    recs = load_records(runs)
-    t = rank_table(recs)
+    dirs = _dirs(runs_dir)
+    recs = load_records(dirs, profile=profile, device_kind=device_kind, iterations=iterations)
+    t = rank_table(recs, alpha=alpha)
     md_path = Path(markdown)
     fig_dir = Path(figures_dir)
-    figs = figures(recs, runs, fig_dir)
+    figs = figures(recs, dirs, fig_dir)
     import os
 
     fig_prefix = os.path.relpath(fig_dir.resolve(), md_path.resolve().parent).replace(os.sep, "/") + "/"
     preds = predictions.check_all(recs, t)
-    L = [f"# {title}", "", "Generated by `python -m gpu_validation report` from the run records in "
-         f"`{runs}`; every number below was measured in those runs.", "", "## Provenance", "", _provenance(recs), ""]
+    names = ", ".join(f"`{d}`" for d in dirs)
+    L = [f"# {title}", "", f"Generated by `python -m gpu_validation report` from the run records in {names}"
+         + (f" (profile {profile})" if profile else "") + (f" ({iterations} iterations)" if iterations else "")
+         + (f" (device kind {device_kind})" if device_kind else "")
+         + "; every number below was measured in those runs.", "", "## Provenance", "", _provenance(recs), ""]
     L += ["## Final distance per GAN class x method x data set (thesis Table 1 layout)", "",
-          "Lower is better; **best**, <u>second</u>; `div.` = diverged (ranks last).", "", table_markdown(t), ""]
+          "Lower is better; one seed: the value, several: mean ± sd over the seeds that did not diverge "
+          "(`k div.`: k seeds diverged); **best**, <u>second</u> by the seed-averaged value (a divergence makes "
+          "it infinite); `div.` = diverged (ranks last).", "", table_markdown(t), ""]
     floors = {}
     for r in recs:
         f = r.get("final") or {}
@@ -263,14 +395,7 @@ def write_report(runs_dir: str | Path, markdown: str | Path, *, figures_dir: str
     if floors:
         L += ["Finite-sample floor (W1 between two independent real samples of the same size): "
               + ", ".join(f"{d} {v:.4f} (n={n})" for d, (v, n) in sorted(floors.items())) + ".", ""]
-    if t["overall_rank"]:
-        L += ["Average rank over all (GAN, data set) pairs: "
-              + ", ".join(f"{m} {v:.3f}" for m, v in sorted(t["overall_rank"].items(), key=lambda x: x[1])) + "."]
-    if t["friedman"]:
-        f = t["friedman"]
-        L += [f"Friedman test over {f['blocks']} pairs x {f['treatments']} methods: chi2 = {f['statistic']:.3f}, "
-              f"p = {f['p']:.3g} (the thesis reports p < .02 over its pairs)."]
-    L += [""]
+    L += ["## Statistics over seeds and the thesis's statements", ""] + stats_markdown(t)
     lost = _losses_for_dyn(t)
     if lost:
         L += [f"### Where Dyn-GDA is not the best ({len(lost)} of {t['n_blocks']} pairs)", ""] + [f"- {x}" for x in lost] + [""]
@@ -286,12 +411,14 @@ def write_report(runs_dir: str | Path, markdown: str | Path, *, figures_dir: str
         f"{r['id']} (at {r['outcome']['diverged_at']}: {r['outcome']['reason']})" for r in div) if div else "."), ""]
     # theory
     L += ["## Theory checks on the trained networks", "",
+          "Each prediction names the observation that would contradict it (column *Contradicted by*).", "",
           "Spectra: top eigenvalues of the update map's Jacobian at the final checkpoint, matrix-free "
           "(torch.func.jvp + ARPACK on `(dF - I)/eta`, eta = the run's learning rate, batch frozen, plain "
           "gradient map - see `gpu_validation/spectrum.py`).", "",
-          "| Prediction | Source | Verdict | Evidence |", "|---|---|---|---|"]
+          "| Prediction | Source | Contradicted by | Verdict | Evidence |", "|---|---|---|---|---|"]
     for p in preds:
-        L.append(f"| {p['statement']} | {p['source']} | **{p['verdict']}** | {p['evidence']} |")
+        L.append(f"| {p['statement']} | {p['source']} | {p.get('contradicted_by', '-')} | **{p['verdict']}** | "
+                 f"{p['evidence']} |")
     L += [""]
     specs = [(r, s) for r in recs for s in r.get("spectrum", [])]
     if specs:
@@ -322,4 +449,4 @@ def write_report(runs_dir: str | Path, markdown: str | Path, *, figures_dir: str
     return text
 
 
-__all__ = ["load_records", "rank_table", "table_markdown", "figures", "write_report"]
+__all__ = ["load_records", "rank_table", "table_markdown", "stats_markdown", "figures", "write_report"]

@@ -15,24 +15,44 @@ post-step pieces (weight clipping, spectral-norm power iteration).
 
 Divergence (a non-finite parameter or loss, or a parameter norm above ``1e6``) is detected
 at every logging step and recorded as the run's outcome; it is never raised.
+
+Run ids and records (schema version 2)
+--------------------------------------
+A run is identified by ``DATASET__GAN__METHOD__sSEED__PROFILE__itITERATIONS__DEVICEKIND``
+(:attr:`RunConfig.run_id`; device kind ``cpu`` or ``cuda``, never the index), and its
+record is ``OUT/records/<run id>.json``, written atomically
+(:func:`stabcheck.io.write_json_atomic`) as soon as the run ends. :func:`run_many` never
+retrains a run whose record exists with the same configuration, and refuses (BadInput)
+to touch one whose record holds a *different* configuration under the same id (e.g. another
+``--lr``); records from another device kind have other ids, so they are never overwritten.
+A record carries the run's per-iteration decisions (``trace.decisions``: one character per
+iteration, ``1``/``2``/``3`` for V1/V2/V3) and, for Dynamic-GDA, the divergence ``w`` it
+computed at each iteration and the order of the two projected batches (``trace.divergence``,
+base64 of little-endian float64; ``trace.order``: ``r`` = every real projection below every
+fake one, ``f`` = every fake below every real, ``o`` = overlapping), enough to replay
+Algorithm 2 decision for decision (:func:`gpu_validation.predictions.replay_algorithm2`).
+:func:`make_record` turns a finished run's state into a record; any trainer (sequential,
+batched, fused) returns records through it.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
 from stabcheck.errors import BadInput
 from stabcheck.io import atomic_path, write_json_atomic
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 PROFILES: dict[str, dict] = {
     # CI: every GAN class x method on one 2-D set in about a minute on 2 CPU cores
@@ -78,9 +98,35 @@ class RunConfig:
     data_root: Optional[str] = None
 
     @property
+    def device_kind(self) -> str:
+        return device_kind(self.device)
+
+    @property
     def run_id(self) -> str:
-        raw = f"{self.dataset}__{self.gan}__{self.method}__s{self.seed}"
-        return "".join(c if c.isalnum() or c in "-_." else "_" for c in raw)
+        return run_id(self.dataset, self.gan, self.method, self.seed, self.profile, self.iterations, self.device)
+
+
+def device_kind(device: str) -> str:
+    """``cuda:1`` -> ``cuda``; ``cpu`` -> ``cpu`` (the kind, never the index)."""
+    return str(device).split(":", 1)[0]
+
+
+def run_id(dataset: str, gan: str, method: str, seed: int, profile: str, iterations: int, device: str) -> str:
+    """The run id (module docstring): every field that makes two records different runs."""
+    raw = f"{dataset}__{gan}__{method}__s{seed}__{profile}__it{iterations}__{device_kind(device)}"
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in raw)
+
+
+#: configuration fields that do not make a run different (the machine's paths, the device index)
+_NOT_COMPARED = ("device", "data_root")
+
+
+def comparable(config: dict) -> dict:
+    """A record's configuration without the fields that may differ between machines for the
+    same run (``device`` index - its kind is in the id - and ``data_root``)."""
+    out = {k: v for k, v in config.items() if k not in _NOT_COMPARED}
+    out["device_kind"] = device_kind(config.get("device", "cpu"))
+    return out
 
 
 def config_from_profile(profile: str, **kw: Any) -> RunConfig:
@@ -118,7 +164,7 @@ class Trainer:
         self.device = torch.device(cfg.device)
         self.data = data if data is not None else data_mod.load(cfg.dataset, cfg.data_root)
         self.gan = gans.make_gan(cfg.gan)
-        self.method = methods.make_method(cfg.method, self.data.kind)
+        self.method = methods.make_method(cfg.method, self.data.kind, bounded=self.gan.bounded)
         kind = cfg.model if cfg.model != "auto" else "mlp"
         self.pair = models.build(kind, self.data.shape, sn=self.gan.arch.get("sn", False),
                                  width=cfg.width, latent=cfg.latent, seed=cfg.seed)
@@ -140,6 +186,7 @@ class Trainer:
         self.g_extra = torch.Generator().manual_seed(cfg.seed * 1000 + 3)
         self.method.reset()
         self.step_i = 0
+        self.decisions: list[str] = []  # "1"/"2"/"3" per completed iteration
         self.last_grad = {"g": float("nan"), "d": float("nan")}
 
     def _make_opt(self, name: str, params: Iterable):
@@ -205,6 +252,7 @@ class Trainer:
                 if self.gan.arch.get("sn"):
                     self.db = self.pair.disc.sn_buffers({**self.dp, **self.db})
         self.step_i += 1
+        self.decisions.append(choice.value[1])
         return choice
 
     def losses(self, draws: dict) -> tuple[float, float]:
@@ -240,9 +288,150 @@ def _finite_and_bounded(tr: Trainer) -> tuple[bool, str | None, float, float]:
     return True, None, ng, nd
 
 
+def environment_info(device: str, **extra: Any) -> dict:
+    """The ``environment`` block of a record (``extra`` keys are added, e.g. ``batched_runs``)."""
+    import torch
+
+    return {"device": str(device), "device_kind": device_kind(device), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "python": platform.python_version(),
+            "machine": platform.machine(), "host": platform.node(), "cpu_count": os.cpu_count(), **extra}
+
+
+CONVENTION = ("theta=generator minimizes L_G; psi=discriminator maximizes L_D; "
+              "raw discriminator output scores real data high (thesis)")
+
+
+def resolved_info(method_spec: str, optimizer: str, bounded: bool, data_kind: str, n_params_g: int,
+                  n_params_d: int) -> dict:
+    """The ``resolved`` block of a record (what the configuration resolved to)."""
+    return {"method": method_spec, "optimizer": optimizer, "bounded": bool(bounded), "data_kind": data_kind,
+            "n_params_g": int(n_params_g), "n_params_d": int(n_params_d), "convention": CONVENTION}
+
+
+def encode_decisions(decisions: Any) -> str:
+    """Per-iteration decisions -> ``"2112..."``. Accepts that string, a sequence of ``Choice``
+    / ``"V1"`` / ints 1..3, or an integer numpy array."""
+    if isinstance(decisions, str):
+        out = decisions
+    else:
+        out = "".join(str(getattr(c, "value", c))[-1] for c in (decisions.tolist() if hasattr(decisions, "tolist")
+                                                                 else decisions))
+    if out.strip("123"):
+        raise ValueError(f"decisions must be V1/V2/V3 (1/2/3), got {out[:20]!r}")
+    return out
+
+
+def encode_floats(values: Optional[Sequence[float]]) -> Optional[dict]:
+    """float64 values -> ``{"dtype": "<f8", "n", "base64"}`` (exact; NaN/inf survive)."""
+    if values is None:
+        return None
+    a = np.asarray(values, dtype="<f8").ravel()
+    return {"dtype": "<f8", "n": int(a.size), "base64": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def decode_floats(block: Optional[dict]) -> Optional[np.ndarray]:
+    if block is None:
+        return None
+    a = np.frombuffer(base64.b64decode(block["base64"]), dtype=block.get("dtype", "<f8"))
+    if a.size != block["n"]:
+        raise ValueError(f"trace: {a.size} values decoded, {block['n']} recorded")
+    return a.astype(np.float64)
+
+
+def make_record(cfg: RunConfig, *, decisions: Any, history: list, checkpoints: list, resolved: dict,
+                outcome: Optional[dict] = None, divergences: Optional[Sequence[float]] = None,
+                orders: Optional[str] = None, environment: Optional[dict] = None,
+                max_param_norm_ratio: Optional[float] = None, spectrum: Sequence[dict] = (),
+                wall_s: float = 0.0, trace_note: Optional[str] = None) -> dict:
+    """A finished (or diverged) run's state -> its record (schema ``schema.json``, version 2).
+
+    Every trainer (sequential :func:`run_one`, batched, fused) builds its records here.
+
+    Parameters
+    ----------
+    cfg : the run's :class:`RunConfig` (its ``run_id`` is the record's id).
+    decisions : the oracle's choice at every *completed* iteration, in order: a string of
+        ``1``/``2``/``3``, a sequence of :class:`~stabcheck.oracles.Choice` / ``"V1"`` / ints,
+        or an int array. ``iterations_done`` and ``choices`` (the counts) come from it.
+    history : logged rows ``{"step", "choices" (window counts), "loss_g", "loss_d",
+        "param_norm_g", "param_norm_d", "grad_norm_g", "grad_norm_d"}``.
+    checkpoints : evaluated rows ``{"step", "w1"|"fd", "eval_n", ..., "param_norm_g", "param_norm_d"}``;
+        ``final`` is the last one if the run did not diverge and it is at ``cfg.iterations``.
+    resolved : :func:`resolved_info`'s dict.
+    outcome : ``{"diverged", "diverged_at", "reason"}`` (default: not diverged).
+    divergences, orders : Dynamic-GDA's ``w`` and batch order (``r``/``f``/``o``) at each
+        decision (:attr:`gpu_validation.methods.Method.divergences` / ``orders``); truncated
+        to ``len(decisions)``; None for other methods or trainers that do not keep them.
+    environment : :func:`environment_info`'s dict (default: this process, ``cfg.device``).
+    max_param_norm_ratio : ``max_k ||x_k|| / ||x_0||`` over the logged steps.
+    spectrum : spectrum entries (``gpu_validation.spectrum``), possibly empty.
+    trace_note : why a trace is missing or partial (e.g. "batched trainer keeps no per-iteration decisions").
+    """
+    outcome = dict(outcome or {"diverged": False, "diverged_at": None, "reason": None})
+    dec = encode_decisions(decisions) if decisions is not None else None
+    n_done = len(dec) if dec is not None else None
+    div = list(divergences)[:n_done] if divergences is not None and n_done is not None else divergences
+    ords = ("".join(orders)[:n_done] if n_done is not None else "".join(orders)) if orders is not None else None
+    counts = {f"V{k}": (dec.count(str(k)) if dec is not None else 0) for k in (1, 2, 3)}
+    final = (dict(checkpoints[-1]) if checkpoints and not outcome["diverged"]
+             and checkpoints[-1]["step"] == cfg.iterations else None)
+    trace = None
+    if dec is not None:
+        trace = {"decisions": dec, "divergence": encode_floats(div), "order": ords}
+        if trace_note:
+            trace["note"] = trace_note
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "id": cfg.run_id,
+        "status": "diverged" if outcome["diverged"] else "finished",
+        "config": asdict(cfg),
+        "resolved": dict(resolved),
+        "environment": environment if environment is not None else environment_info(cfg.device),
+        "outcome": outcome,
+        "iterations_done": n_done if n_done is not None else (outcome.get("diverged_at") or cfg.iterations),
+        "choices": counts,
+        "final": final,
+        "metric": "w1" if resolved["data_kind"] == "2d" else "fd",
+        "max_param_norm_ratio": None if max_param_norm_ratio is None else _num(max_param_norm_ratio),
+        "checkpoints": list(checkpoints),
+        "history": list(history),
+        "spectrum": list(spectrum),
+        "trace": trace,
+        **({"trace_note": trace_note} if trace is None and trace_note else {}),
+        "wall_s": round(float(wall_s), 3),
+    }
+
+
+class _Bar:
+    """A rich progress bar (rich is a declared dependency), or nothing."""
+
+    def __init__(self, total: int, desc: str, enabled: bool):
+        self.p = None
+        if enabled and total > 0:
+            import sys
+
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                              TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True,
+                              disable=not sys.stderr.isatty())
+            self.p.start()
+            self.task = self.p.add_task(desc[:60], total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self.p is not None:
+            self.p.advance(self.task, n)
+
+    def close(self) -> None:
+        if self.p is not None:
+            self.p.stop()
+            self.p = None
+
+
 def run_one(cfg: RunConfig, out_dir: Optional[Path] = None, *, progress: bool = False,
             cache: Optional[dict] = None) -> dict:
-    """Train one configuration and return its record (see ``schema.json``).
+    """Train one configuration and return its record (see ``schema.json`` and :func:`make_record`).
 
     If ``out_dir`` is given the generated samples at each checkpoint are saved to
     ``out_dir/samples/<run_id>.npz`` (atomically).
@@ -257,66 +446,55 @@ def run_one(cfg: RunConfig, out_dir: Optional[Path] = None, *, progress: bool = 
     n_iter = cfg.iterations
     ck_steps = sorted({max(1, round(n_iter * (j + 1) / cfg.checkpoints)) for j in range(cfg.checkpoints)})
     evaluator = metrics.evaluator(tr.data, cfg, cache, out_dir)
-    counts = {"V1": 0, "V2": 0, "V3": 0}
     window = {"V1": 0, "V2": 0, "V3": 0}
     history, checkpoints, samples, states = [], [], {}, {}
     outcome = {"diverged": False, "diverged_at": None, "reason": None}
     max_norm = tr.x0_norm
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=n_iter, desc=cfg.run_id[:60], leave=False, mininterval=1.0)
+    bar = _Bar(n_iter, cfg.run_id, progress)
     last_draws = None
-    for i in range(n_iter):
-        draws = tr.draw()
-        try:
-            c = tr.step(draws)
-        except (RuntimeError, ValueError) as exc:  # numerical failure inside the step
-            if isinstance(exc, BadInput):
-                raise
-            outcome = {"diverged": True, "diverged_at": i, "reason": f"{type(exc).__name__}: {exc}"[:200]}
-            break
-        counts[c.value] += 1
-        window[c.value] += 1
-        last_draws = draws
-        step = i + 1
-        if bar is not None:
-            bar.update(1)
-        if step % cfg.log_every == 0 or step == n_iter or step in ck_steps:
-            ok, reason, ng, nd = _finite_and_bounded(tr)
-            if step % cfg.log_every == 0 or step == n_iter:
-                try:
-                    lg, ld = tr.losses(draws)
-                except RuntimeError:
-                    lg = ld = float("nan")
-                history.append({"step": step, "choices": dict(window), "loss_g": _num(lg), "loss_d": _num(ld),
-                                "param_norm_g": _num(ng), "param_norm_d": _num(nd),
-                                "grad_norm_g": _num(tr.last_grad["g"]), "grad_norm_d": _num(tr.last_grad["d"])})
-                window = {"V1": 0, "V2": 0, "V3": 0}
-                if ok and not (math.isfinite(lg) and math.isfinite(ld)):
-                    ok, reason = False, "non-finite loss"
-            if not ok:
-                outcome = {"diverged": True, "diverged_at": step, "reason": reason}
+    try:
+        for i in range(n_iter):
+            draws = tr.draw()
+            try:
+                c = tr.step(draws)
+            except (RuntimeError, ValueError) as exc:  # numerical failure inside the step
+                if isinstance(exc, BadInput):
+                    raise
+                outcome = {"diverged": True, "diverged_at": i, "reason": f"{type(exc).__name__}: {exc}"[:200]}
                 break
-            max_norm = max(max_norm, math.hypot(ng, nd))
-            if step in ck_steps:
-                gen = tr.generate(cfg.eval_n if step != n_iter else cfg.final_eval_n, seed=cfg.seed * 1000 + 7)
-                m = evaluator(gen)
-                checkpoints.append({"step": step, **m, "param_norm_g": ng, "param_norm_d": nd})
-                samples[step] = gen[: cfg.fig_n].numpy()
-                states[step] = tr.snapshot(draws, c)
-    if bar is not None:
+            window[c.value] += 1
+            last_draws = draws
+            step = i + 1
+            bar.advance()
+            if step % cfg.log_every == 0 or step == n_iter or step in ck_steps:
+                ok, reason, ng, nd = _finite_and_bounded(tr)
+                if step % cfg.log_every == 0 or step == n_iter:
+                    try:
+                        lg, ld = tr.losses(draws)
+                    except RuntimeError:
+                        lg = ld = float("nan")
+                    history.append({"step": step, "choices": dict(window), "loss_g": _num(lg), "loss_d": _num(ld),
+                                    "param_norm_g": _num(ng), "param_norm_d": _num(nd),
+                                    "grad_norm_g": _num(tr.last_grad["g"]), "grad_norm_d": _num(tr.last_grad["d"])})
+                    window = {"V1": 0, "V2": 0, "V3": 0}
+                    if ok and not (math.isfinite(lg) and math.isfinite(ld)):
+                        ok, reason = False, "non-finite loss"
+                if not ok:
+                    outcome = {"diverged": True, "diverged_at": step, "reason": reason}
+                    break
+                max_norm = max(max_norm, math.hypot(ng, nd))
+                if step in ck_steps:
+                    gen = tr.generate(cfg.eval_n if step != n_iter else cfg.final_eval_n, seed=cfg.seed * 1000 + 7)
+                    m = evaluator(gen)
+                    checkpoints.append({"step": step, **m, "param_norm_g": ng, "param_norm_d": nd})
+                    samples[step] = gen[: cfg.fig_n].numpy()
+                    states[step] = tr.snapshot(draws, c)
+    finally:
         bar.close()
-    final = dict(checkpoints[-1]) if checkpoints and not outcome["diverged"] and checkpoints[-1]["step"] == n_iter else None
+    done = not outcome["diverged"] and checkpoints and checkpoints[-1]["step"] == n_iter
     spectrum = []
-    if cfg.spectrum and final is not None and last_draws is not None:
-        from gpu_validation import spectrum as spec_mod
-
-        try:
-            spectrum.append(spec_mod.analyze_trainer(tr, last_draws, k=cfg.spectrum_k, perturb=cfg.perturb))
-        except Exception as exc:  # noqa: BLE001 - the run's result stands; the analysis is inconclusive
-            spectrum.append({"step": n_iter, "status": "inconclusive", "reason": f"{type(exc).__name__}: {exc}"[:300]})
+    if cfg.spectrum and done and last_draws is not None:
+        spectrum.append(final_spectrum(tr, last_draws, cfg))
     if out_dir is not None and samples:
         sd = Path(out_dir) / "samples"
         sd.mkdir(parents=True, exist_ok=True)
@@ -329,30 +507,31 @@ def run_one(cfg: RunConfig, out_dir: Optional[Path] = None, *, progress: bool = 
         sd.mkdir(parents=True, exist_ok=True)
         with atomic_path(sd / f"{cfg.run_id}.pt") as tmp:
             torch.save(states, tmp)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "id": cfg.run_id,
-        "status": "diverged" if outcome["diverged"] else "finished",
-        "config": asdict(cfg),
-        "resolved": {"method": tr.method.spec, "optimizer": tr.optimizer_name, "bounded": tr.gan.bounded,
-                     "data_kind": tr.data.kind, "n_params_g": int(sum(v.numel() for v in tr.gp.values())),
-                     "n_params_d": int(sum(v.numel() for v in tr.dp.values())),
-                     "convention": "theta=generator minimizes L_G; psi=discriminator maximizes L_D; "
-                                   "raw discriminator output scores real data high (thesis)"},
-        "environment": {"device": str(tr.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-                        "python": platform.python_version(), "machine": platform.machine(),
-                        "cpu_count": __import__("os").cpu_count()},
-        "outcome": outcome,
-        "iterations_done": tr.step_i,
-        "choices": counts,
-        "final": final,
-        "metric": "w1" if tr.data.kind == "2d" else "fd",
-        "max_param_norm_ratio": _num(max_norm / tr.x0_norm if tr.x0_norm > 0 else float("nan")),
-        "checkpoints": checkpoints,
-        "history": history,
-        "spectrum": spectrum,
-        "wall_s": round(time.time() - t0, 3),
-    }
+    dyn = tr.method.is_dyn
+    return make_record(
+        cfg, decisions=tr.decisions, history=history, checkpoints=checkpoints, outcome=outcome,
+        divergences=tr.method.divergences if dyn else None, orders="".join(tr.method.orders) if dyn else None,
+        resolved=resolved_info(tr.method.spec, tr.optimizer_name, tr.gan.bounded, tr.data.kind,
+                               sum(v.numel() for v in tr.gp.values()), sum(v.numel() for v in tr.dp.values())),
+        environment=environment_info(tr.device, trainer="sequential"),
+        max_param_norm_ratio=max_norm / tr.x0_norm if tr.x0_norm > 0 else float("nan"),
+        spectrum=spectrum, wall_s=time.time() - t0)
+
+
+def final_spectrum(tr: Trainer, draws: dict, cfg: RunConfig) -> dict:
+    """SEAM (spectrum): the spectrum entry stored with a run at its final checkpoint.
+
+    Today: :func:`gpu_validation.spectrum.analyze_trainer` (top eigenvalues, old format).
+    The rewritten spectrum exposes ``checkpoint_spectrum(trainer, draws, k, tol)``; wiring it
+    in means replacing this body (and :func:`_finish`'s batched call). Failures are
+    ``inconclusive`` entries, never results.
+    """
+    from gpu_validation import spectrum as spec_mod
+
+    try:
+        return spec_mod.analyze_trainer(tr, draws, k=cfg.spectrum_k, perturb=cfg.perturb)
+    except Exception as exc:  # noqa: BLE001 - the run's result stands; the analysis is inconclusive
+        return {"step": cfg.iterations, "status": "inconclusive", "reason": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 def _num(v: float) -> Optional[float]:
@@ -360,35 +539,55 @@ def _num(v: float) -> Optional[float]:
     return v if math.isfinite(v) else None
 
 
-def _finish(cfg: RunConfig, rec: dict, out: Path, schema, records: list, log, spectrum: bool = True) -> None:
-    """Spectrum of a batched run's final state (if asked), validate, write atomically."""
-    if spectrum and cfg.spectrum and rec["final"] is not None:
-        import torch
+def _batched_spectrum(cfg: RunConfig, rec: dict, out: Path) -> None:
+    """Spectrum of a batched run's final state (from its saved states), if asked."""
+    if not (cfg.spectrum and rec["final"] is not None):
+        return
+    import torch
 
-        from gpu_validation import gans, methods, models
-        from gpu_validation import spectrum as spec_mod
+    from gpu_validation import gans, methods, models
+    from gpu_validation import spectrum as spec_mod
 
-        sp = out / "states" / f"{cfg.run_id}.pt"
-        states = torch.load(sp, weights_only=False)
+    try:
+        states = torch.load(out / "states" / f"{cfg.run_id}.pt", weights_only=False)
         gan = gans.make_gan(cfg.gan)
-        pair = models.build(cfg.model if cfg.model != "auto" else "mlp",
-                            (2,) if rec["resolved"]["data_kind"] == "2d" else
-                            __import__("gpu_validation.data", fromlist=["load"]).load(cfg.dataset, cfg.data_root).shape,
-                            sn=gan.arch.get("sn", False), width=cfg.width, latent=cfg.latent, seed=cfg.seed)
-        try:
-            rec["spectrum"] = [spec_mod.analyze_state(gan, pair, methods.make_method(cfg.method, rec["resolved"]["data_kind"]),
-                                                      states[max(states)], eta=cfg.lr, k=cfg.spectrum_k,
-                                                      perturb=cfg.perturb)]
-        except Exception as exc:  # noqa: BLE001 - inconclusive, never a result
-            rec["spectrum"] = [{"step": int(max(states)), "status": "inconclusive",
-                                "reason": f"{type(exc).__name__}: {exc}"[:300]}]
+        shape = (2,) if rec["resolved"]["data_kind"] == "2d" else \
+            __import__("gpu_validation.data", fromlist=["load"]).load(cfg.dataset, cfg.data_root).shape
+        pair = models.build(cfg.model if cfg.model != "auto" else "mlp", shape, sn=gan.arch.get("sn", False),
+                            width=cfg.width, latent=cfg.latent, seed=cfg.seed)
+        rec["spectrum"] = [spec_mod.analyze_state(
+            gan, pair, methods.make_method(cfg.method, rec["resolved"]["data_kind"], bounded=gan.bounded),
+            states[max(states)], eta=cfg.lr, k=cfg.spectrum_k, perturb=cfg.perturb)]
+    except Exception as exc:  # noqa: BLE001 - inconclusive, never a result
+        rec["spectrum"] = [{"step": cfg.iterations, "status": "inconclusive",
+                            "reason": f"{type(exc).__name__}: {exc}"[:300]}]
+
+
+def _from_batched(cfg: RunConfig, rec: dict) -> dict:
+    """A record from :func:`gpu_validation.batched.run_batched` (schema 1 layout) -> schema 2."""
+    rec = dict(rec)
+    rec["schema_version"] = SCHEMA_VERSION
+    rec["id"] = cfg.run_id
+    env = dict(rec.get("environment", {}))
+    env.setdefault("device_kind", device_kind(env.get("device", cfg.device)))
+    env.setdefault("host", platform.node())
+    env.setdefault("trainer", "batched")
+    rec["environment"] = env
+    rec["trace"] = None
+    rec["trace_note"] = "the batched trainer keeps no per-iteration decisions (window counts only)"
+    return rec
+
+
+def write_record(out_dir: str | Path, rec: dict) -> Path:
+    """Validate ``rec`` (when jsonschema is installed) and write it atomically to
+    ``out_dir/records/<id>.json``; return the path."""
+    from gpu_validation import schema
+
     schema.validate(rec)
-    write_json_atomic(record_path(out, cfg), rec)
-    records.append(rec)
-    if log:
-        f = rec["final"]
-        log(f"{cfg.run_id}: {rec['status']}, {rec['metric']}={(f or {}).get(rec['metric'])}, "
-            f"choices {rec['choices']}, {rec['wall_s']} s")
+    path = Path(out_dir) / "records" / f"{rec['id']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, rec)
+    return path
 
 
 def record_path(out_dir: Path, cfg: RunConfig) -> Path:
@@ -400,38 +599,112 @@ def _batch_key(cfg: RunConfig, data_kind: str):
 
     if gans.make_gan(cfg.gan).arch.get("sn"):
         return None
-    tr = tuple(t.name for t in methods.make_method(cfg.method, data_kind).transforms)
+    opts = methods.dyn_options(cfg.method, data_kind)
+    if opts.get("decide_on") == "prob":
+        return None  # the batched trainer does not tell the method whether the GAN is bounded
+    tr = tuple(t.name for t in methods.make_method(cfg.method, data_kind, bounded=False).transforms)
     d = asdict(cfg)
     for f in ("method", "seed", "spectrum", "perturb", "spectrum_k"):
         d.pop(f)
     return (tuple(sorted((k, str(v)) for k, v in d.items())), tr)
 
 
-def run_many(configs: list[RunConfig], out_dir: str | Path, *, progress: bool = True,
-             log=print, batched: int = 0) -> list[dict]:
-    """Run each configuration not already finished under ``out_dir``; write each record
-    atomically to ``out_dir/records/<run_id>.json`` as soon as it is done (so an interrupted
-    sweep resumes where it stopped). Returns all records (old and new)."""
-    from gpu_validation import schema
+@dataclass
+class Task:
+    """One unit of work for an executor: one run, or a group trained by the batched trainer.
+    Picklable (plain dataclasses); the task function is :func:`run_task`."""
 
+    cfgs: list
+    out_dir: str
+    batched: bool = False
+    threads: int = 0
+
+
+def run_task(task: Task) -> list[dict]:
+    """Train a :class:`Task` and write each record atomically as soon as it exists; return the
+    records. The same function runs in this process (serial executor) and on Dask workers."""
+    import torch
+
+    if task.threads:
+        torch.set_num_threads(task.threads)
+    out = Path(task.out_dir)
+    (out / "records").mkdir(parents=True, exist_ok=True)
+    recs = []
+    if task.batched:
+        from gpu_validation import batched as bmod
+
+        for cfg, rec in zip(task.cfgs, bmod.run_batched(task.cfgs, out, cache={}, progress=False)):
+            rec = _from_batched(cfg, rec)
+            _batched_spectrum(cfg, rec, out)
+            write_record(out, rec)
+            recs.append(rec)
+    else:
+        cache: dict = {}
+        for cfg in task.cfgs:
+            rec = run_one(cfg, out, progress=False, cache=cache)
+            write_record(out, rec)
+            recs.append(rec)
+    return recs
+
+
+def existing_record(out_dir: Path, cfg: RunConfig, log: Optional[Callable] = None) -> Optional[dict]:
+    """The finished record of ``cfg`` under ``out_dir``, or None if it must be trained.
+
+    Raises BadInput when a readable record with the same id holds another configuration (it
+    is never overwritten). An unreadable file (not JSON, or an older schema) is retrained."""
+    path = record_path(out_dir, cfg)
+    if not path.exists():
+        return None
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        if log:
+            log(f"{path.name}: unreadable record, retraining it")
+        return None
+    if not isinstance(rec, dict) or rec.get("schema_version") != SCHEMA_VERSION or "config" not in rec:
+        if log:
+            log(f"{path.name}: record of another schema version, retraining it")
+        return None
+    if comparable(rec["config"]) != comparable(asdict(cfg)):
+        a, b = comparable(rec["config"]), comparable(asdict(cfg))
+        diff = ", ".join(f"{k} {a.get(k)!r} (recorded) vs {b.get(k)!r}" for k in sorted(set(a) | set(b))
+                         if a.get(k) != b.get(k))
+        raise BadInput(f"{path} holds run {cfg.run_id} with another configuration ({diff}); "
+                       "it is never overwritten: use another --out")
+    if rec.get("status") not in ("finished", "diverged"):
+        return None
+    return rec
+
+
+def run_many(configs: list[RunConfig], out_dir: str | Path, *, progress: bool = True,
+             log=print, batched: int = 0, executor=None, threads: int = 0) -> list[dict]:
+    """Run each configuration not already recorded under ``out_dir``; each record is written
+    atomically to ``out_dir/records/<run_id>.json`` as soon as its run ends (so an
+    interrupted grid resumes where it stopped, losing only the runs in flight). Returns all
+    records (old and new), in the order of ``configs``.
+
+    ``executor``: a :class:`stabcheck.executors.Executor` (serial or Dask); None = serial in
+    this process with a progress bar. Every executor runs the same :func:`run_task` on the
+    same tasks, so the records are the same. On a Dask cluster the workers write records,
+    samples and states under ``out_dir`` (a shared file system); the records also come back
+    to this process, which writes any that are missing here.
+    """
     out = Path(out_dir)
     (out / "records").mkdir(parents=True, exist_ok=True)
-    cache: dict = {}
-    records: list = []
+    ids = [c.run_id for c in configs]
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise BadInput(f"the grid names run {dup[0]} more than once")
+    done: dict = {}
     pending = []
     for cfg in configs:
-        path = record_path(out, cfg)
-        if path.exists():
-            try:
-                rec = json.loads(path.read_text())
-                if rec.get("status") in ("finished", "diverged") and rec.get("config") == asdict(cfg):
-                    records.append(rec)
-                    continue
-            except (OSError, json.JSONDecodeError):
-                pass
-        pending.append(cfg)
+        rec = existing_record(out, cfg, log)
+        if rec is not None:
+            done[cfg.run_id] = rec
+        else:
+            pending.append(cfg)
+    tasks: list[Task] = []
     if batched > 1 and pending:
-        from gpu_validation import batched as bmod
         from gpu_validation import data as data_mod
 
         groups: dict = {}
@@ -439,27 +712,35 @@ def run_many(configs: list[RunConfig], out_dir: str | Path, *, progress: bool = 
         for cfg in pending:
             key = _batch_key(cfg, data_mod.load(cfg.dataset, cfg.data_root).kind)
             (groups.setdefault(key, []) if key is not None else rest).append(cfg)
-        chunks = [g[i:i + batched] for g in groups.values() for i in range(0, len(g), batched)]
-        cbar = chunks
-        if progress:
-            from tqdm import tqdm
-
-            cbar = tqdm(chunks, desc="batched groups", mininterval=1.0)
-        for chunk in cbar:
-            for cfg, rec in zip(chunk, bmod.run_batched(chunk, out, cache=cache, progress=progress)):
-                _finish(cfg, rec, out, schema, records, log if not progress else None)
+        tasks += [Task(g[i:i + batched], str(out), True, threads) for g in groups.values()
+                  for i in range(0, len(g), batched)]
         pending = rest
-    it = pending
-    bar = None
-    if progress and len(pending) > 1:
-        from tqdm import tqdm
+    tasks += [Task([cfg], str(out), False, threads) for cfg in pending]
 
-        bar = tqdm(pending, desc="runs", mininterval=1.0)
-        it = bar
-    for cfg in it:
-        rec = run_one(cfg, out, progress=progress, cache=cache)
-        _finish(cfg, rec, out, schema, records, log if bar is None else None, spectrum=False)
-    return records
+    def _note(recs: list[dict]) -> None:
+        for rec in recs:
+            path = out / "records" / f"{rec['id']}.json"
+            if not path.exists() or json.loads(path.read_text()) != json.loads(json.dumps(rec)):
+                write_record(out, rec)
+            done[rec["id"]] = rec
+            if log:
+                f = rec["final"]
+                log(f"{rec['id']}: {rec['status']}, {rec['metric']}={(f or {}).get(rec['metric'])}, "
+                    f"choices {rec['choices']}, {rec['wall_s']} s")
+
+    if executor is None or getattr(executor, "kind", "serial") == "serial":
+        bar = _Bar(sum(len(t.cfgs) for t in tasks), "runs", progress and len(tasks) > 1)
+        try:
+            for t in tasks:
+                recs = run_task(t)
+                _note(recs)
+                bar.advance(len(t.cfgs))
+        finally:
+            bar.close()
+    elif tasks:
+        for recs in executor.map(run_task, tasks):
+            _note(recs)
+    return [done[i] for i in ids if i in done]
 
 
 def expand(datasets: list[str], gans: list[str], methods: list[str], seeds: list[int],
@@ -469,5 +750,7 @@ def expand(datasets: list[str], gans: list[str], methods: list[str], seeds: list
             for d in datasets for g in gans for s in seeds for m in methods]
 
 
-__all__ = ["RunConfig", "PROFILES", "Trainer", "run_one", "run_many", "expand", "config_from_profile",
-           "resolve_device", "SCHEMA_VERSION"]
+__all__ = ["RunConfig", "PROFILES", "Trainer", "run_one", "run_many", "run_task", "Task", "expand",
+           "config_from_profile", "resolve_device", "make_record", "write_record", "environment_info",
+           "resolved_info", "encode_decisions", "encode_floats", "decode_floats", "run_id", "device_kind",
+           "comparable", "existing_record", "final_spectrum", "SCHEMA_VERSION"]

@@ -44,7 +44,15 @@ def test_choices_follow_the_oracles(runs):
             assert c == {"V1": 3, "V2": 17, "V3": 0}
         else:
             assert m == "dyn-gda" and c["V3"] == 0 and c["V2"] >= 1
-            assert rec["resolved"]["method"] == "dyn-gda:c1=1.1,c2=0.75"  # thesis 2-D defaults
+            # thesis 2-D defaults, and the harness options spelled out
+            assert rec["resolved"]["method"] == "dyn-gda:c1=1.1,c2=0.75,decide_on=logit,reuse_real=true"
+        t = rec["trace"]
+        assert len(t["decisions"]) == rec["iterations_done"]
+        assert {f"V{k}": t["decisions"].count(str(k)) for k in (1, 2, 3)} == c
+        if m == "dyn-gda":
+            assert t["divergence"]["n"] == rec["iterations_done"] and len(t["order"]) == rec["iterations_done"]
+        else:
+            assert t["divergence"] is None and t["order"] is None
 
 
 def test_optimizer_follows_boundedness(runs):
@@ -86,6 +94,13 @@ def test_resume_skips_finished_runs(runs):
     assert before == after
 
 
+def test_run_id_names_profile_iterations_and_device_kind(runs):
+    _, recs, _ = runs
+    for rid, rec in recs.items():
+        assert rid == rec["id"] and rid.endswith("__s0__test__it20__cpu")
+        assert rec["environment"]["device_kind"] == "cpu"
+
+
 def test_split_list_keeps_parameters():
     assert split_list("sim,alt:n_d=5,first=generator,dyn-gda") == ["sim", "alt:n_d=5,first=generator", "dyn-gda"]
     assert split_list("dyn-gda:c1=1.2,c2=0.8,jare") == ["dyn-gda:c1=1.2,c2=0.8", "jare"]
@@ -100,8 +115,51 @@ def test_split_list_keeps_parameters():
     (["run", "--profile", "huge"], "paper"),
     (["run", "--device", "tpu", "--profile", "test"], "auto"),
     (["report", "/nonexistent/dir"], "not a runs directory"),
+    (["run", "--model", "nosuch"], "mlp"),
+    (["run", "--seeds", "a"], "integers"),
+    (["run", "--seeds", ","], "integers"),
+    (["run", "--seeds", "0,0"], "twice"),
+    (["run", "--lr", "-1"], "positive"),
+    (["run", "--lr", "nan"], "positive"),
+    (["run", "--batch", "0"], ">= 1"),
+    (["run", "--batch", "-4"], ">= 1"),
+    (["run", "--log-every", "0"], ">= 1"),
+    (["run", "--threads", "-1"], ">= 0"),
+    (["run", "--iterations", "0"], ">= 1"),
+    (["run", "--width", "0"], ">= 1"),
+    (["run", "--batched", "-1"], ">= 0"),
+    (["run", "--executor", "slurm"], "dask"),
+    (["run", "--executor", "dask", "--workers", "0", "--profile", "test"], "workers"),
+    (["run", "--methods", "dyn-gda:decide_on=maybe", "--profile", "test"], "logit or prob"),
+    (["run", "--methods", "dyn-gda:reuse_real=perhaps", "--profile", "test"], "true or false"),
+    (["report", "/nonexistent/dir", "--alpha", "2"], "(0, 1)"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, needle, capsys, tmp_path):
     assert main(argv + (["--out", str(tmp_path)] if argv[0] == "run" else [])) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and needle in err
+    assert "\n" not in err and needle in err, err
+    assert not (tmp_path / "records").exists() or not any((tmp_path / "records").iterdir())  # nothing trained
+
+
+def test_every_option_has_help():
+    from gpu_validation.__main__ import build_parser
+
+    p = build_parser()
+    subs = next(a for a in p._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, sp in subs.choices.items():
+        for a in sp._actions:
+            if a.dest != "help":
+                assert a.help, f"{name} {a.option_strings or a.dest} has no help text"
+
+
+def test_report_and_analyze_refuse_bad_folders(tmp_path, capsys):
+    (tmp_path / "empty" / "records").mkdir(parents=True)
+    (tmp_path / "trunc" / "records").mkdir(parents=True)
+    (tmp_path / "trunc" / "records" / "a.json").write_text('{"id": "a", "conf')
+    (tmp_path / "nocfg" / "records").mkdir(parents=True)
+    (tmp_path / "nocfg" / "records" / "a.json").write_text('{"id": "a", "status": "finished"}')
+    for d, needle in (("empty", "no run records"), ("trunc", "not a readable run record"), ("nocfg", "no config")):
+        for cmd in (["report", str(tmp_path / d), "--markdown", str(tmp_path / "r.md")], ["analyze", str(tmp_path / d)]):
+            assert main(cmd) == 2
+            err = capsys.readouterr().err.strip()
+            assert "\n" not in err and needle in err, (cmd, err)
