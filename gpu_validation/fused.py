@@ -527,26 +527,41 @@ class FusedTrainer:
         self._proj_from_objs = (not self._transforms) and gan.decides_on_training_output
 
     # ------------------------------------------------------------------ stacked engine
-    def _layers(self, flat: torch.Tensor, lay: "_Layout", n_layers: int) -> tuple[list, list]:
+    def _layers(self, flat: torch.Tensor, lay: "_Layout", n_layers: int, leaf: bool = False) -> tuple[list, list]:
+        """Per-layer weight ``(n, out, in)`` and bias ``(n, out)`` views of ``flat``; with
+        ``leaf`` each is a fresh autograd leaf sharing ``flat``'s memory (gradients per layer and
+        segment: no full-size zero-filled slice gradients)."""
         v = lay.views(flat)
+        if leaf:
+            v = {k: t.detach().requires_grad_(True) for k, t in v.items()}
         return [v[f"layers.{i}.weight"] for i in range(n_layers)], [v[f"layers.{i}.bias"] for i in range(n_layers)]
 
-    def _stacked_objectives(self, g: torch.Tensor, d: torch.Tensor, draws: dict, want_proj: bool):
+    def _leaves(self, requires_grad: bool):
+        G = self._layers(self.gflat, self.glay, self._n_layers[0], leaf=requires_grad)
+        D = [self._layers(self.dflat[s.a:s.b], self.dlay, self._n_layers[1], leaf=requires_grad)
+             for s in self.segments]
+        return G, D
+
+    def _flat_grad(self, Ws: list, bs: list, lay: "_Layout") -> torch.Tensor:
+        by = {}
+        for i, (w, b) in enumerate(zip(Ws, bs)):
+            by[f"layers.{i}.weight"], by[f"layers.{i}.bias"] = w, b
+        return lay.cat(by)
+
+    def _stacked_objectives(self, Gl: tuple, Dl: list, draws: dict, want_proj: bool):
         """``(L_G, L_D)`` per run ``(R,)`` (internal order) and per segment the raw
-        projections ``(real, fake)`` for its ``need_rows`` (or None)."""
+        projections ``(real, fake)`` for its ``need_rows`` (or None). ``Gl = (weights, biases)``
+        of the generator (all rows), ``Dl[s]`` the discriminator's for segment ``s``'s rows."""
         from gpu_validation import gans as G
 
         F = torch.nn.functional
         R, B = self.R, self.batch
-        GW, Gb = self._layers(g, self.glay, self._n_layers[0])
-        DW, Db = self._layers(d, self.dlay, self._n_layers[1])
-        fake = _mlp(GW, Gb, draws["z"], self._g_out_act)  # (R, B, dim)
+        fake = _mlp(Gl[0], Gl[1], draws["z"], self._g_out_act)  # (R, B, dim)
         real = draws["real"].reshape(R, B, -1).to(fake)
         lgs, lds, projs = [], [], []
         for si, seg in enumerate(self.segments):
             a, b, n = seg.a, seg.b, seg.n
-            W = [w[a:b] for w in DW]
-            bb = [x[a:b] for x in Db]
+            W, bb = Dl[si]
             Wt = [_sn_weight(w, seg.db[f"u{i}"]) for i, w in enumerate(W)] if seg.sn_pair is not None else W
             r_, f_ = real[a:b], fake[a:b]
             rc, fc = r_, f_
@@ -616,15 +631,25 @@ class FusedTrainer:
         """``(v_theta, v_psi, projections)``: ``(R, P_g)``, ``(R, P_d)`` (internal row order)
         and the raw discriminator outputs on the real / generated batch of the runs whose
         oracle needs them, ``(n_need, 2, batch)`` in host-row order (None if none or not asked)."""
+        if self.engine == "stacked":
+            Gl, Dl = self._leaves(True)
+            lg, ld, projs = self._stacked_objectives(Gl, Dl, draws, want_proj)
+            gl = Gl[0] + Gl[1]
+            gg = torch.autograd.grad(lg.sum(), gl, retain_graph=True)
+            dl = [t for W, b in Dl for t in W + b]
+            gd = torch.autograd.grad(ld.sum(), dl)
+            L = self._n_layers[0]
+            vg = self._flat_grad(gg[:L], gg[L:], self.glay).neg_()
+            L, parts, j = self._n_layers[1], [], 0
+            for _ in self.segments:
+                parts.append(self._flat_grad(gd[j:j + L], gd[j + L:j + 2 * L], self.dlay))
+                j += 2 * L
+            vd = parts[0] if len(parts) == 1 else torch.cat(parts)
+            prs = [torch.stack(p, 1) for p in projs if p is not None]
+            pr = (prs[0] if len(prs) == 1 else torch.cat(prs)) if prs else None
+            return vg, vd, pr
         g = self.gflat.detach().requires_grad_(True)
         d = self.dflat.detach().requires_grad_(True)
-        if self.engine == "stacked":
-            lg, ld, projs = self._stacked_objectives(g, d, draws, want_proj)
-            (gg,) = torch.autograd.grad(lg.sum(), g, retain_graph=True)
-            (gd,) = torch.autograd.grad(ld.sum(), d)
-            parts = [torch.stack(p, 1) for p in projs if p is not None]
-            pr = (parts[0] if len(parts) == 1 else torch.cat(parts)) if parts else None
-            return gg.neg_(), gd, pr
         seg = self.segments[0]
         if self._transforms:
             vg, vd = self._vfields(self.glay.views(self.gflat), self.dlay.views(self.dflat), seg.db, draws)
@@ -743,7 +768,8 @@ class FusedTrainer:
     def losses(self, draws: dict) -> np.ndarray:
         """``(2, R)`` ``L_G`` and ``L_D`` at the current point for ``draws``, ``cfgs`` order, on the host."""
         if self.engine == "stacked":
-            lg, ld, _ = self._stacked_objectives(self.gflat, self.dflat, draws, False)
+            Gl, Dl = self._leaves(False)
+            lg, ld, _ = self._stacked_objectives(Gl, Dl, draws, False)
         else:
             lg, ld, _, _ = self._objs(self.glay.views(self.gflat), self.dlay.views(self.dflat),
                                       self.segments[0].db, draws)
