@@ -866,6 +866,26 @@ def train_fused(cfgs: list, *, device: Optional[str] = None, dtype: torch.dtype 
     return out
 
 
+def record_kwargs(piece: dict) -> dict:
+    """Keyword arguments of :func:`gpu_validation.train.make_record` for one piece of
+    :func:`train_fused` (``make_record(piece["cfg"], **record_kwargs(piece))``). The spectrum
+    is not computed here (``piece["states"]`` holds the checkpoint snapshots it needs)."""
+    from gpu_validation import train
+
+    res = piece["resolved"]
+    dyn = bool(np.any(np.isfinite(piece["divergence"]))) or piece.get("orders") is not None
+    return {
+        "decisions": piece["codes"], "history": piece["history"], "checkpoints": piece["checkpoints"],
+        "resolved": train.resolved_info(res["method"], res["optimizer"], res["bounded"], res["data_kind"],
+                                        res["n_params_g"], res["n_params_d"]),
+        "outcome": piece["outcome"], "divergences": piece["divergence"].tolist() if dyn else None,
+        "orders": piece.get("orders") if dyn else None,
+        "environment": train.environment_info(piece["device"], trainer="fused", engine=piece["engine"],
+                                              batched_runs=piece["fused_runs"]),
+        "max_param_norm_ratio": piece["max_param_norm_ratio"], "wall_s": piece["wall_s"],
+    }
+
+
 def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states, samples, engine) -> list[dict]:
     from gpu_validation import metrics
 
@@ -981,5 +1001,5 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
     return out
 
 
-__all__ = ["FusedTrainer", "FusedOpt", "train_fused", "group_key", "stacked_ok", "GROUP_FIELDS", "STACKED_FIELDS",
+__all__ = ["FusedTrainer", "FusedOpt", "train_fused", "record_kwargs", "group_key", "stacked_ok", "GROUP_FIELDS", "STACKED_FIELDS",
            "SCHEDULE_FIELDS"]

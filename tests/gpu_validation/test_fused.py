@@ -167,6 +167,21 @@ def test_train_fused_matches_run_one_records_float32():
         assert sorted(p["states"]) == sorted(p["samples"]) == [10, 20]
 
 
+def test_pieces_make_valid_records():
+    from gpu_validation import schema
+    from gpu_validation.fused import record_kwargs
+    from gpu_validation.train import make_record
+
+    cfgs = [config_from_profile("test", dataset="ring", gan=g, method=m, iterations=12, batch=16, width=8)
+            for g, m in [("bce", "dyn-gda"), ("sn", "alt:n_d=1")]]
+    for cfg, p in zip(cfgs, train_fused(cfgs)):
+        rec = make_record(cfg, **record_kwargs(p))
+        assert schema.errors(rec) == []
+        assert rec["choices"] == p["choices"] and rec["iterations_done"] == 12
+        assert rec["trace"]["decisions"] == "".join(map(str, p["codes"].tolist()))
+        assert (rec["trace"]["divergence"] is not None) == (cfg.method == "dyn-gda")
+
+
 def test_divergence_freezes_only_that_run():
     """A huge step makes the Sim run blow up; the other run of the program is unaffected and
     the diverged run's pieces are those at the divergence (as run_one stops there)."""
