@@ -172,7 +172,7 @@ class RunResult:
         Start, in the game's convention.
     steps : int
         Steps requested; ``steps_done`` were run (fewer when the run stopped).
-    precision : "float64", int or "exact"
+    precision : "float64", "float32", int or "exact"
         Arithmetic: float64, mpmath with this many decimal digits, or exact rationals.
     log10_distance : numpy.ndarray
         ``log10 ||x_k - x*||`` for ``k = 0..steps_done`` (``-inf`` where the distance is 0).
@@ -258,7 +258,7 @@ class RunResult:
         if self.states is None:
             return None
         return np.array([[float(v) for v in s] for s in self.states], dtype=float) \
-            if self.precision != "float64" else np.array(self.states, dtype=float)
+            if self.precision not in ("float64", "float32") else np.array(self.states, dtype=float)
 
     def to_json(self) -> dict:
         """The ``runs[]`` entry of the simulate JSON contract (DESIGN.md)."""
@@ -321,8 +321,12 @@ class _Arith:
     """float64, mpmath (``precision`` digits) or exact rational (``"exact"``) arithmetic."""
 
     def __init__(self, precision: Union[None, int, str]):
-        self.precision = precision
-        if precision is not None:
+        # float32: numpy float32 throughout (the field, the step, the oracle's products), to show
+        # where single precision stalls; it runs on the float64 code path with another dtype
+        self.f32 = precision == "float32"
+        self.precision = None if self.f32 else precision
+        self.dtype = np.float32 if self.f32 else float
+        if self.precision is not None:
             import mpmath
 
             self.mp = mpmath
@@ -334,17 +338,17 @@ class _Arith:
     @property
     def label(self):
         if self.precision is None:
-            return "float64"
+            return "float32" if self.f32 else "float64"
         return "exact" if self.exact else int(self.precision)
 
     def vector(self, vals) -> np.ndarray:
         if self.precision is None:
-            return np.array([float(v) for v in vals], dtype=float)
+            return np.array([float(v) for v in vals], dtype=self.dtype)
         return np.array([self.number(v) for v in vals], dtype=object)
 
     def number(self, v):
         if self.precision is None:
-            return float(v)
+            return np.float32(v) if self.f32 else float(v)
         import sympy as sp
 
         if self.exact:
@@ -372,7 +376,7 @@ class _Arith:
             p, q = int(s.p), int(s.q)
             return (math.log10(p) - math.log10(q)) / 2
         if self.precision is None:
-            d = math.hypot(*x)
+            d = math.hypot(*(float(v) for v in x))
             if d == 0:
                 return -math.inf
             if math.isfinite(d):
@@ -415,8 +419,9 @@ def simulate(game, runner: Union[str, Any], eta: float, x0: Sequence[float], ste
         Start ``(theta, psi)`` in the game's convention.
     steps : int
         Number of steps (oracle: gradient updates; method: applications of its map).
-    precision : int or "exact", optional
-        Decimal digits for mpmath arithmetic; ``"exact"`` runs in exact rational arithmetic
+    precision : int, "exact" or "float32", optional
+        Decimal digits for mpmath arithmetic; ``"float32"`` runs in numpy float32 (field,
+        steps and the oracle's inputs), to show single precision's floor; ``"exact"`` runs in exact rational arithmetic
         (sympy; fields polynomial with rational coefficients, such as the WGAN Dirac-GAN; a
         float given as ``eta`` or ``x0`` is read as the decimal it prints as); None (default)
         runs in float64.
@@ -443,7 +448,7 @@ def simulate(game, runner: Union[str, Any], eta: float, x0: Sequence[float], ste
         raise BadInput(f"--max-distance must be > 0, got {max_distance}")
     conversion = _check_convention(game, r, convert)
 
-    if precision is None or precision == "exact":
+    if precision is None or precision in ("exact", "float32"):
         return _run(game, r, eta, x0, steps, _Arith(precision), max_distance, batch, seed, conversion,
                     record_states)
     import mpmath
@@ -454,16 +459,16 @@ def simulate(game, runner: Union[str, Any], eta: float, x0: Sequence[float], ste
 
 
 def check_precision(precision) -> Union[None, int, str]:
-    """None (float64), an integer number of decimal digits >= 5 (mpmath), or ``"exact"``."""
-    if precision is None or precision == "exact":
+    """None (float64), ``"float32"``, an integer number of decimal digits >= 5 (mpmath), or ``"exact"``."""
+    if precision is None or precision in ("exact", "float32"):
         return precision
     if isinstance(precision, str):
         try:
             precision = int(precision)
         except ValueError:
-            raise BadInput(f"--precision must be a number of digits >= 5 or 'exact', got {precision!r}") from None
+            raise BadInput(f"--precision must be a number of digits >= 5, 'exact' or 'float32', got {precision!r}") from None
     if isinstance(precision, bool) or not isinstance(precision, (int, np.integer)) or precision < 5:
-        raise BadInput(f"--precision must be a number of digits >= 5 or 'exact', got {precision!r}")
+        raise BadInput(f"--precision must be a number of digits >= 5, 'exact' or 'float32', got {precision!r}")
     return int(precision)
 
 

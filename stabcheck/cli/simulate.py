@@ -39,7 +39,8 @@ def register(p) -> None:
     s.add_argument("--steps", type=int, default=1000, help="steps (oracle: gradient updates; method: map "
                                                            "applications) (default 1000)")
     s.add_argument("--precision", default=None, metavar="DIGITS",
-                   help="run in mpmath with DIGITS decimal digits, or 'exact' (rational arithmetic), instead of float64")
+                   help="run in mpmath with DIGITS decimal digits, 'exact' (rational arithmetic) or 'float32' "
+                        "(numpy single precision, to show its floor), instead of float64")
     s.add_argument("--max-distance", type=float, default=1e12,
                    help="stop a run ('boundary') when its distance to x* exceeds this (default 1e12)")
     s.add_argument("--batch", type=int, default=64, help="batch size for oracles that sample batches (dyn-gda)")
@@ -157,7 +158,7 @@ def _fmt_float(v: float) -> str:
 
 
 def _fmt_num(v, precision) -> str:
-    if precision == "float64":
+    if precision in ("float64", "float32"):
         return repr(float(v))
     if precision == "exact":
         return str(v)
@@ -181,7 +182,7 @@ def format_report(rep: dict) -> str:
     head = (f"system {sysd['name']}" + (f", loss {sysd['loss']}" if sysd.get("loss") else "")
             + (f", regularizers {' '.join(sysd['regularizers'])}" if sysd.get("regularizers") else "")
             + f", {sysd['convention']} convention, eta={rep['eta']:g}, x0={rep['x0']}, steps={rep['steps']}, "
-            + ("float64" if prec == "float64" else "exact rationals" if prec == "exact" else f"mpmath {prec} digits"))
+            + (prec if prec in ("float64", "float32") else "exact rationals" if prec == "exact" else f"mpmath {prec} digits"))
     if rep.get("convention_note"):
         head += "\nnote: " + rep["convention_note"]
     cols = ["run", "steps", "final dist", "min dist", "first<1e-6", "sup ratio", "V1/V2/V3", "stopped"]
