@@ -219,7 +219,10 @@ def group_key(cfg, data_kind: str, data_shape: tuple) -> tuple:
 
 
 def _act(x):
-    return torch.nn.functional.leaky_relu(x, 0.2)
+    """LeakyReLU(0.2) in place on a fresh matmul output (autograd keeps the result, whose sign
+    is the input's for a positive slope): the same values and gradients as
+    ``F.leaky_relu(x, 0.2)``, one allocation and one memory pass fewer per layer."""
+    return torch.nn.functional.leaky_relu_(x, 0.2)
 
 
 def _mlp(Ws: list, bs: list, x: torch.Tensor, out_act: Optional[str] = None) -> torch.Tensor:
