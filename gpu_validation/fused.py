@@ -267,6 +267,7 @@ class _Segment:
     sn_pair: Any = None
     clip: bool = False
     need_rows: list = field(default_factory=list)  # local rows whose oracle needs batches
+    need_index: Any = None  # the same, as an index tensor on the device
 
     @property
     def n(self) -> int:
@@ -413,6 +414,7 @@ class FusedTrainer:
             seg.clip = any(type(p).after_d_step is not gans.Piece.after_d_step and getattr(p, "clip", 1.0) != 0
                            for p in g.pieces)
             seg.need_rows = [k - seg.a for k in range(seg.a, seg.b) if self.methods[self.perm[k]].needs_batches]
+            seg.need_index = torch.as_tensor(seg.need_rows, dtype=torch.long, device=dev)
         self.opt_g = FusedOpt(ranges, self.gflat, c0.lr)
         self.opt_d = FusedOpt(ranges, self.dflat, c0.lr)
         self.last_grad = torch.full((2, self.R), float("nan"), dtype=torch.float64, device=dev)
@@ -615,7 +617,7 @@ class FusedTrainer:
             lds.append(ld)
             pr = None
             if want_proj and seg.need_rows:
-                rows = torch.as_tensor(seg.need_rows, device=real.device)
+                rows = seg.need_index
                 if seg.gan.decides_on_training_output:
                     pr = (dr.detach().index_select(0, rows), df.detach().index_select(0, rows))
                 else:  # the raw discriminator on the clean batches (no SN, no wrap, no noise)
@@ -669,7 +671,7 @@ class FusedTrainer:
         if pr is None:
             with torch.no_grad():
                 pr = self._proj(self.glay.views(self.gflat), self.dlay.views(self.dflat), seg.db, draws)
-        rows = torch.as_tensor(seg.need_rows, device=self.device)
+        rows = seg.need_index
         return vg, vd, torch.stack([pr[0].index_select(0, rows), pr[1].index_select(0, rows)], 1)
 
     # ------------------------------------------------------------------ one iteration
