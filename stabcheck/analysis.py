@@ -190,6 +190,9 @@ def stable_eta(rule, lin, n_gen: int) -> dict:
 def analyze_method(game, method: Method, eta: float, *, exact_path: bool = True) -> dict:
     """One entry of the ``methods`` list of the analyze contract."""
     lin = method_jacobian(game, method, eta, exact_path=exact_path)
+    if not np.all(np.isfinite(lin.numeric)):
+        raise BadInput(f"eta = {eta:g}: the Jacobian of {method.spec}'s map overflows float64 "
+                       "(entries beyond 1.8e308); use a smaller step size")
     ev = sorted_eigenvalues(lin.numeric)
     rho = float(np.max(np.abs(ev))) if ev.size else 0.0
     v = verdict_of(lin)

@@ -144,13 +144,28 @@ def _moduli(poly: sp.Poly, dps: int = 60) -> list:
     if poly.degree() <= 0:
         return []
     with mp.workdps(dps):
-        roots = mp.polyroots([mp.mpf(sp.Rational(c).p) / sp.Rational(c).q for c in poly.all_coeffs()],
-                             maxsteps=400, extraprec=4 * dps)
+        try:
+            roots = mp.polyroots([mp.mpf(sp.Rational(c).p) / sp.Rational(c).q for c in poly.all_coeffs()],
+                                 maxsteps=400, extraprec=4 * dps)
+        except mp.libmp.libhyper.NoConvergence:
+            raise _NoExactVerdict from None
         return [mp.fabs(r) for r in roots]
 
 
+class _NoExactVerdict(Exception):
+    """The exact root moduli could not be resolved (e.g. coefficients of wildly different size)."""
+
+
 def exact_verdict(A: sp.Matrix) -> Optional[Verdict]:
-    """Decide the verdict from the exact characteristic polynomial (rational entries only)."""
+    """Decide the verdict from the exact characteristic polynomial (rational entries only);
+    None when it cannot be decided exactly (the caller falls back to floating point)."""
+    try:
+        return _exact_verdict(A)
+    except _NoExactVerdict:
+        return None
+
+
+def _exact_verdict(A: sp.Matrix) -> Optional[Verdict]:
     res = _rational_poly(A)
     if res is None:
         return None
@@ -209,7 +224,8 @@ def growth_margins(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     A = np.asarray(A, dtype=float)
     mu = np.linalg.eigvals(A - np.eye(A.shape[0])) if A.size else np.zeros(0)
-    return 2 * np.real(mu) + np.abs(mu) ** 2, np.maximum(np.abs(mu), 1e-300)
+    with np.errstate(over="ignore"):  # |mu|^2 beyond float64 is inf: a diverging eigenvalue
+        return 2 * np.real(mu) + np.abs(mu) ** 2, np.maximum(np.abs(mu), 1e-300)
 
 
 def numeric_verdict_matrix(A: np.ndarray, tol: float = RHO_TOL) -> Verdict:

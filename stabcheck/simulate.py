@@ -469,7 +469,14 @@ def check_precision(precision) -> Union[None, int, str]:
             raise BadInput(f"--precision must be a number of digits >= 5, 'exact' or 'float32', got {precision!r}") from None
     if isinstance(precision, bool) or not isinstance(precision, (int, np.integer)) or precision < 5:
         raise BadInput(f"--precision must be a number of digits >= 5, 'exact' or 'float32', got {precision!r}")
+    if precision > MAX_PRECISION:
+        raise BadInput(f"--precision {precision} is above the limit of {MAX_PRECISION} digits "
+                       "(mpmath at that size runs for hours); use 'exact' for rational arithmetic")
     return int(precision)
+
+
+#: the most decimal digits accepted for mpmath runs
+MAX_PRECISION = 10_000
 
 
 def _exact_field(f):

@@ -153,6 +153,8 @@ def parse_grid(text: str | Sequence[str]) -> list[Axis]:
             raise BadInput(f"grid axis {item!r}: lo and hi must be finite")
         if n < 1:
             raise BadInput(f"grid axis {item!r}: n must be >= 1, got {n}")
+        if n > MAX_GRID_POINTS:
+            raise BadInput(f"grid axis {item!r}: {n} points is above the limit of {MAX_GRID_POINTS:,} grid points")
         if n == 1 and lo != hi:
             raise BadInput(f"grid axis {item!r}: one point needs lo == hi")
         if hi < lo:
@@ -163,7 +165,15 @@ def parse_grid(text: str | Sequence[str]) -> list[Axis]:
             raise BadInput(f"grid axis {name!r} given twice")
         seen.add(name)
         axes.append(Axis(name, lo, hi, n, log))
+    total = math.prod(a.n for a in axes)
+    if total > MAX_GRID_POINTS:
+        raise BadInput(f"--grid has {total:,} points, above the limit of {MAX_GRID_POINTS:,} (about "
+                       f"{MAX_GRID_POINTS * 9 // 2**20} MiB of results); split it into several sweeps")
     return axes
+
+
+#: the most points one sweep takes (rho float64 + verdict int8 per point are held in memory)
+MAX_GRID_POINTS = 50_000_000
 
 
 # ============================================================================ parameters

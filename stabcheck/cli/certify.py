@@ -84,6 +84,18 @@ def _depth(x) -> int:
     return d
 
 
+#: the largest matrix size the SDP is given (at n = 200 the interior-point solver runs out of memory)
+MAX_MATRIX_SIZE = 128
+
+
+def _check_size(path, n: int, k: int) -> None:
+    if n > MAX_MATRIX_SIZE:
+        raise BadInput(f"{path}: {n}x{n} matrices are above the limit of {MAX_MATRIX_SIZE}x{MAX_MATRIX_SIZE} "
+                       "for the certificate search")
+    if k > 64:
+        raise BadInput(f"{path}: {k} matrices is above the limit of 64 modes")
+
+
 def load_matrices(path_str: str):
     """Return (float matrices, exact matrices or None, regions or None)."""
     import numpy as np
@@ -106,9 +118,12 @@ def load_matrices(path_str: str):
             raise BadInput(f"{path}: expected shape (n, n) or (k, n, n) with square matrices, got {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise BadInput(f"{path}: matrices have non-finite entries (NaN or inf)")
+        _check_size(path, arr.shape[1], arr.shape[0])
         return [a.astype(float) for a in arr], None, None
     if path.suffix == ".json":
         raw, regions = _load_json_matrices(path)
+        if isinstance(raw, list) and raw and isinstance(raw[0], list):
+            _check_size(path, len(raw[0]), len(raw))
         exact = [ex.to_fraction_matrix(m) for m in raw]
         mats = []
         for i, F in enumerate(exact):

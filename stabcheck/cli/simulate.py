@@ -80,8 +80,14 @@ def run(args) -> int:
     from stabcheck.errors import BadInput
     from stabcheck.simulate import check_eta, check_precision, check_x0, simulate
 
+    from stabcheck.io import check_output_path
+
     eta = check_eta(args.eta)
     precision = check_precision(args.precision)
+    check_output_path(args.json, "--json")
+    check_output_path(args.csv, "--csv")
+    check_output_path(args.plot, "--plot", plot=True)
+    check_output_path(args.phase, "--phase", plot=True)
     if args.steps < 0:
         raise BadInput(f"--steps must be >= 0, got {args.steps}")
     if not (args.max_distance > 0) or math.isnan(args.max_distance):

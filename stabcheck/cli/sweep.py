@@ -45,7 +45,11 @@ def run(args) -> int:
     from stabcheck.sweep import DEFAULT_CHUNK, sweep
 
     from stabcheck.cli.common import game_params_from_args
+    from stabcheck.io import check_output_path
 
+    check_output_path(args.out, "--out", plot=True)
+    check_output_path(args.csv, "--csv")
+    check_output_path(args.json_out, "--json-out")
     params = game_params_from_args(args)
     with executor_from_args(args) as ex:
         result = sweep(args.system, args.loss, args.method, args.grid, regs=args.reg, params=params,

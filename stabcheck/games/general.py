@@ -38,13 +38,35 @@ def _matrix(value, name: str) -> sp.Matrix:
             raise BadInput(f"--{name}: could not read {path}: {exc}") from None
     else:
         data = value
-    try:
-        rows = [[exact(v) for v in row] for row in (np.atleast_2d(np.array(data, dtype=object)).tolist())]
-    except BadInput as exc:
-        raise BadInput(f"--{name}: {exc}") from None
-    if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows):
-        raise BadInput(f"--{name}: expected a non-empty rectangular matrix")
+    shape_msg = f"--{name}: expected a non-empty rectangular 2-D matrix of real numbers"
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        data = [[data]]
+    if not isinstance(data, (list, tuple)) or not data:
+        raise BadInput(shape_msg)
+    if all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in data):
+        data = [list(data)]  # one row
+    if not all(isinstance(r, (list, tuple)) and r for r in data) or any(len(r) != len(data[0]) for r in data):
+        raise BadInput(shape_msg + " (ragged or not 2-D)")
+    n_entries = len(data) * len(data[0])
+    if n_entries > MAX_ENTRIES:
+        raise BadInput(f"--{name}: {len(data)}x{len(data[0])} is above the limit of {MAX_ENTRIES} entries "
+                       "for exact analysis")
+    rows = []
+    for r in data:
+        row = []
+        for v in r:
+            if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+                raise BadInput(shape_msg + f"; got an entry {v!r}")
+            try:
+                row.append(exact(v))
+            except BadInput as exc:
+                raise BadInput(f"--{name}: {exc}") from None
+        rows.append(row)
     return sp.Matrix(rows)
+
+
+#: the largest P or Q accepted (exact sympy analysis of a bigger block game does not finish in minutes)
+MAX_ENTRIES = 1024
 
 
 def general_game(P, Q) -> Game:
