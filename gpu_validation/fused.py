@@ -534,11 +534,12 @@ class FusedTrainer:
     # ------------------------------------------------------------------ stacked engine
     def _layers(self, flat: torch.Tensor, lay: "_Layout", n_layers: int, leaf: bool = False) -> tuple[list, list]:
         """Per-layer weight ``(n, out, in)`` and bias ``(n, out)`` views of ``flat``; with
-        ``leaf`` each is a fresh autograd leaf sharing ``flat``'s memory (gradients per layer and
-        segment: no full-size zero-filled slice gradients)."""
+        ``leaf`` each is a fresh contiguous autograd leaf (a copy: gradients per layer and
+        segment, no full-size zero-filled slice gradients, and BLAS-friendly strides - the
+        views' batch stride is the whole row, which slows the batched matmuls down)."""
         v = lay.views(flat)
         if leaf:
-            v = {k: t.detach().requires_grad_(True) for k, t in v.items()}
+            v = {k: t.detach().contiguous().requires_grad_(True) for k, t in v.items()}
         return [v[f"layers.{i}.weight"] for i in range(n_layers)], [v[f"layers.{i}.bias"] for i in range(n_layers)]
 
     def _leaves(self, requires_grad: bool):
