@@ -20,6 +20,7 @@ import sympy as sp
 
 from stabcheck.claims import _engine as E
 from stabcheck.claims.registry import claim
+from stabcheck.claims.domain import Domain, Var
 from stabcheck.claims.verdicts import decide, outcome
 
 SRC = "Nie & Patel (UAI 2019), 'Towards a Better Understanding and Regularization of GAN Training Dynamics'"
@@ -296,32 +297,165 @@ def thm3():
 
 # ----------------------------------------------------------------------------- Corollary 3
 
-def check_cor3(gamma_threshold: float = 2.0, mean=(0, 4), s2="1/25"):
-    """JARE: zeta non-increasing in gamma; tau non-increasing for gamma >= ``gamma_threshold``;
-    zeta -> 0 and tau -> 1."""
-    Jg = _J(tuple(mean), s2, "jare")
-    grid = sorted(set(np.round(np.concatenate([[0], np.logspace(-3, 4, 57), [gamma_threshold]]), 12)))
-    zs, ts = zip(*[_factors(_num(Jg, g)) if g > 0 else _factors(_num(_J(tuple(mean), s2))) for g in grid])
-    z_up = [(a, b) for a, b, za, zb in zip(grid, grid[1:], zs, zs[1:]) if zb > za * (1 + 1e-9)]
-    t_up = [(a, b) for a, b, ta, tb in zip(grid, grid[1:], ts, ts[1:]) if a >= gamma_threshold and tb > ta * (1 + 1e-9)]
-    zl, tl = _factors(_num(Jg, 10 ** 8))
-    ok = not z_up and not t_up and zl == 0 and tl < 1.01
-    # where tau starts to decrease (an observation, reported)
-    peak = grid[int(np.argmax(ts))]
-    text = (f"v = {list(mean)}, s2 = {s2}, {len(grid)} gammas in [0, 1e4]: zeta non-increasing "
-            f"({'yes' if not z_up else 'no'}), tau non-increasing for gamma >= {gamma_threshold:g} "
-            f"({'yes' if not t_up else 'no'}); at gamma = 1e8 zeta = {E.fmt(zl)}, tau = {E.fmt(tl)}")
-    ce = None if ok else (f"zeta increases on {z_up[0]}" if z_up else f"tau increases on {t_up[0]}" if t_up else text)
-    return decide(outcome(ok, text, "numerical", counterexample=ce, command=_cmd(list(mean), float(sp.Rational(s2)), "jare:gamma=10"),
-                          details=[f"tau is largest at gamma = {E.fmt(peak)} on the grid (it increases below that point, "
-                                   f"decreases above it; beta2 = {E.fmt(_beta2(mean, s2))})"]))
+A_ = sp.Symbol("a", positive=True)      # the diagonal of one 2x2 block: s2 (sigma pair) or beta2 (beta pair)
+_P = sp.Symbol("p", positive=True)      # slack variables of the domain's parametrizations
+_Q = sp.Symbol("q", nonnegative=True)
+_R = sp.Symbol("r", positive=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _block(transform: str = "") -> sp.Matrix:
+    """The 2x2 block of the simple example's (transformed) field Jacobian with diagonal
+    parameter ``a``, symbolic in ``a`` and gamma, built by the engine: stabcheck's transform of
+    the quadratic game L = -psi theta/2 - a psi^2/4, whose field Jacobian is the simple example's
+    block [[0, 1/2], [-1/2, -a/2]] (the example's Jacobian is block diagonal: one block with
+    a = beta2 along v, n - 1 blocks with a = s2). :func:`_block_matches_engine` checks this."""
+    from stabcheck.fields import FieldTransform, game_field
+    from stabcheck.games import custom_game
+
+    th, ps = sp.symbols("theta psi", real=True)
+    g = custom_game([th], [ps], L=-ps * th / 2 - A_ * ps ** 2 / 4, equilibrium=[0, 0], name="nie-patel-block")
+    f = game_field(g)
+    return (FieldTransform(transform, GAMMA)(f) if transform else f).jacobian_exact()
+
+
+def _block_matches_engine(transform: str, mean=(0, 4), s2="1/25") -> tuple:
+    """Exact check: the engine's (transformed) Jacobian of the Gaussian game (n = 2) has the
+    characteristic polynomial of the blocks at a = beta2 and a = s2 (gamma symbolic)."""
+    J = _J(tuple(mean), s2, transform)
+    B = _block(transform)
+    prod = B.xreplace({A_: _beta2(mean, s2)}).charpoly(E.Z).as_expr() * \
+        B.xreplace({A_: sp.Rational(str(s2))}).charpoly(E.Z).as_expr()
+    ok = sp.expand(J.charpoly(E.Z).as_expr() - prod) == 0
+    return ok, (f"the engine's {transform or 'SimGD'} Jacobian of the Gaussian game v = {list(mean)}, s2 = {s2} (gamma "
+                f"symbolic) has exactly the characteristic polynomial of the blocks at a = beta2 and a = s2" if ok else
+                f"the block model does not match the engine's {transform} Jacobian on v = {list(mean)}, s2 = {s2}")
+
+
+def _kappa(B: sp.Matrix) -> tuple:
+    """(kappa, disc) of a 2x2 block with characteristic polynomial z^2 + p1 z + p0:
+    kappa = p1^2/p0 (= tau + 1/tau + 2 for real roots, = 4/(1 + zeta^2) for complex ones),
+    disc = p1^2 - 4 p0."""
+    p1, p0 = -B.trace(), B.det()
+    return sp.simplify(p1 ** 2 / p0), sp.expand(p1 ** 2 - 4 * p0)
+
+
+COR3_DOMAIN = Domain(
+    variables=(Var("s2", 0, 2), Var("beta2", 2, None), Var("gamma", 0, None)),
+    hypotheses=(("0 < sigma^2 < 2 (lambda_{1,2} complex: the phase factor)", "Section 4, before Corollary 1; "
+                 "restated after Theorem 3"),
+                ("beta^2 > 2 (lambda_{3,4} real: the conditioning factor)", "Section 4, before Corollary 2; restated "
+                 "after Theorem 3")),
+    constants={"loss": "vanilla, g1(t) = g2(-t) = -log(1 + e^-t)", "method": "JARE (weight gamma)",
+               "zeta": "|Im/Re| of lambda_{1,2}", "tau": "|lambda_3/lambda_4|"})
+
+
+def check_cor3(gamma_threshold=2, domain: Domain = COR3_DOMAIN, game=None, n_search: int = None):
+    """Corollary 3 over ``domain``: zeta non-increasing in gamma (sigma block, a = s2), tau
+    non-increasing for gamma >= ``gamma_threshold`` (beta block, a = beta2), zeta -> 0 and
+    tau -> 1. Decided symbolically: d kappa/d gamma factor by factor, on the domain's
+    parametrization by slack variables; where that fails, a seeded Hypothesis search over the
+    domain for a point where tau increases (shrunk to a minimal one). ``game = (mean, s2)``
+    decides it on one game (out of domain if the game violates the hypotheses)."""
+    from stabcheck.claims.domain import draws as ndraws, point_text, search, sign_of
+
+    n_search = n_search or ndraws(200)
+    t0 = sp.Rational(str(gamma_threshold))
+    dom_json = domain.to_json()
+    b_lo = domain.var("beta2")
+    s_var = domain.var("s2")
+    fixed_b = None
+    if game is not None:
+        mean, s2g = game
+        b = _beta2(mean, s2g)
+        why = domain.violated({"s2": sp.Rational(str(s2g)), "beta2": b})
+        if why:
+            return decide(outcome(None, f"v = {list(mean)}, s2 = {s2g} (beta2 = {b}): {why} (the hypothesis the paper "
+                                        "states before Corollary 3)", domain=dom_json, out_of_domain=True))
+        fixed_b = b
+    ok_b, b_txt = _block_matches_engine("jare")
+    if not ok_b:
+        return decide(outcome(None, b_txt, "symbolic identity", domain=dom_json))
+    B = _block("jare")
+    kappa, disc = _kappa(B)
+    dk = sp.factor(sp.diff(kappa, GAMMA))
+    steps = [b_txt, f"kappa = p1^2/p0 = {sp.factor(kappa)}, d kappa/d gamma = {dk}"]
+    # (1) tau: beta block, a = beta2, gamma >= t0. tau + 1/tau + 2 = kappa, so dtau/dgamma has dkappa's sign
+    lo = sp.Rational(str(b_lo.lo))
+    a_sub = {A_: fixed_b} if fixed_b is not None else {A_: lo + (_P if b_lo.lo_open else _Q)}
+    sub = {**a_sub, GAMMA: t0 + _Q}
+    sgn_disc, _ = sign_of(disc.xreplace(sub))
+    sgn, st = sign_of(dk.xreplace(sub))
+    draws_n = None
+    tau_ok = sgn == -1 and sgn_disc == 1
+    if tau_ok:
+        tau_txt = (f"tau: roots real on the domain (disc = p1^2 - 4 p0 > 0 proved) and d kappa/d gamma < 0 for "
+                   f"{'beta2 = ' + str(fixed_b) if fixed_b is not None else b_lo.text()}, gamma >= {t0}: " + "; ".join(st))
+        kind = "proof"
+    else:
+        # search the domain (beta2, gamma >= t0) for a point where tau increases
+        from stabcheck.claims.domain import Domain as _D
+
+        dsearch = _D((b_lo if fixed_b is None else Var("beta2", float(fixed_b), float(fixed_b), False, False),
+                      Var("gamma", float(t0), None, False)))
+        dkf = sp.lambdify((A_, GAMMA), dk, "sympy")
+        dsf = sp.lambdify((A_, GAMMA), disc, "sympy")
+
+        def fails(pt):
+            a, g = sp.Rational(pt["beta2"]), sp.Rational(pt["gamma"])
+            return dsf(a, g) > 0 and dkf(a, g) > 0
+
+        sr = search(fails, dsearch, n=n_search)
+        draws_n = sr.draws
+        kind = "search"
+        if sr.counterexample is None:
+            return decide(outcome(None, f"tau: the sign of d tau/d gamma could not be proved on {dsearch.variables[0].text()}, "
+                                        f"gamma >= {t0}, and {sr.draws} draws found no increase", domain=dom_json,
+                                  draws=sr.draws, evidence_kind="search"))
+        pt = sr.counterexample
+        a, g = sp.Rational(pt["beta2"]), sp.Rational(pt["gamma"])
+        tau_at = lambda gg: ((sp.sqrt(kappa.xreplace({A_: a, GAMMA: gg})) + sp.sqrt(kappa.xreplace({A_: a, GAMMA: gg}) - 4)) / 2) ** 2  # noqa: E731
+        ce = (f"beta2 = {a}, gamma = {g}: d kappa/d gamma = {dk.xreplace({A_: a, GAMMA: g})} > 0 (exact), so tau increases "
+              f"(tau({g}) = {E.fmt(tau_at(g))}, tau({g + 1}) = {E.fmt(tau_at(g + 1))}); d tau/d gamma < 0 exactly when "
+              f"gamma > 4/beta2")
+        return decide(outcome(False, f"tau is not non-increasing for gamma >= {t0} on {dsearch.variables[0].text()}: "
+                                     f"seeded search ({sr.draws} draws, shrunk) found {point_text(pt)}; {ce}",
+                              ("symbolic identity", "fuzzed"), counterexample=ce, evidence_kind="search",
+                              draws=sr.draws, domain=dom_json, details=steps,
+                              command=_cmd([0, 4], 0.04, f"jare:gamma={g}")))
+    # (2) zeta: sigma block, a = s2 in (0, 2); complex where disc < 0, i.e. gamma = (4 - a^2 - r)/(2a), r > 0
+    kz = kappa.xreplace({})
+    dkz = sp.factor(sp.diff(kz, GAMMA))
+    sub_z = {GAMMA: (4 - A_ ** 2 - _R) / (2 * A_)}
+    sgn_z, st_z = sign_of(dkz, [sub_z])
+    zeta_ok = sgn_z == 1    # zeta^2 = 4/kappa - 1 decreases where kappa increases; 0 once the roots are real
+    zeta_txt = ("zeta: where lambda_{1,2} are complex (disc < 0, parametrized gamma = (4 - a^2 - r)/(2a), r > 0), "
+                "d kappa/d gamma > 0, so zeta^2 = 4/kappa - 1 decreases; where they are real zeta = 0: " + "; ".join(st_z))
+    # (3) limits
+    lim_k = sp.limit(kappa, GAMMA, sp.oo)
+    lim_d = sp.limit(disc, GAMMA, sp.oo)
+    lim_ok = lim_k == 4 and lim_d == sp.oo
+    lim_txt = (f"limits: disc -> {lim_d} (roots real for large gamma, so zeta = 0 from some gamma on) and kappa -> "
+               f"{lim_k} (tau + 1/tau + 2 = 4, tau -> 1)")
+    ok = tau_ok and zeta_ok and lim_ok
+    ev = "; ".join([tau_txt, zeta_txt, lim_txt])
+    return decide(outcome(ok if ok else False, ev, "symbolic identity", evidence_kind=kind, domain=dom_json,
+                          draws=draws_n, counterexample=None if ok else ev, details=steps,
+                          command=_cmd([0, 4], 0.04, "jare:gamma=10")))
+
+
+def _cor3_widened():
+    return check_cor3(2, COR3_DOMAIN.widened(beta2=Var("beta2", 1, None, lo_open=False)))
 
 
 @claim(id="nie-patel/cor3", source=SRC, location="Corollary 3",
        statement="With JARE, zeta decreases monotonically as gamma increases, and if gamma >= 2, tau also decreases "
-                 "monotonically; as gamma -> infinity, zeta -> 0 and tau -> 1.", convention=CONV)
+                 "monotonically; as gamma -> infinity, zeta -> 0 and tau -> 1 (under the hypotheses 0 < sigma^2 < 2 "
+                 "and beta^2 > 2 stated before it).", convention=CONV, domain=COR3_DOMAIN,
+       mutants={"beta2>=1": ("the same statement on the widened domain beta^2 >= 1", _cor3_widened),
+                "gamma>=1/10": ("tau decreases for gamma >= 1/10", lambda: check_cor3("1/10"))})
 def cor3():
-    return check_cor3(2.0)
+    return check_cor3(2)
 
 
 # ----------------------------------------------------------------------------- eta_max

@@ -56,6 +56,12 @@ class Claim:
         ``check() -> Result``; deterministic (fixed seeds).
     module : str
         The module that registered it (plugins are re-imported in worker processes).
+    domain : Domain or None
+        What the statement quantifies over, the paper's hypotheses, the fixed constants
+        (:class:`~stabcheck.claims.domain.Domain`); reported with every result.
+    mutants : tuple of Mutant
+        Deliberately false variants of the printed statement, each run through the same check
+        (``stabcheck claims --mutants``): a check that cannot catch them proves nothing.
     """
 
     id: str
@@ -65,10 +71,42 @@ class Claim:
     check: Callable = field(repr=False, compare=False)
     convention: str = ""
     module: str = ""
+    domain: object = field(default=None, compare=False)
+    mutants: tuple = field(default=(), compare=False)
 
     def to_json(self) -> dict:
         return {"id": self.id, "source": self.source, "location": self.location,
                 "statement": self.statement, "convention": self.convention or None}
+
+    def domain_json(self):
+        return None if self.domain is None else self.domain.to_json()
+
+    def mutant(self, name: str) -> "Mutant":
+        return next(m for m in self.mutants if m.name == name)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A deliberately false variant of a claim's printed statement (``what``), decided by the
+    claim's own check (``check() -> Result``). It is caught when the check does not say
+    ``holds`` (nor leaves it undecided): ``refuted`` or ``holds with correction``."""
+
+    name: str
+    what: str
+    check: Callable = field(repr=False, compare=False)
+
+
+def _mutants(spec) -> tuple:
+    out = []
+    for name, val in (spec or {}).items():
+        if isinstance(val, Mutant):
+            out.append(val)
+            continue
+        what, fn = val
+        if not callable(fn):
+            raise BadInput(f"mutant {name!r}: check must be callable")
+        out.append(Mutant(name, what, fn))
+    return tuple(out)
 
 
 _REGISTRY: dict[str, Claim] = {}
@@ -92,15 +130,20 @@ def register(c: Claim, *, replace: bool = False) -> Claim:
     return c
 
 
-def claim(*, id: str, source: str, location: str, statement: str, convention: str = "") -> Callable:
+def claim(*, id: str, source: str, location: str, statement: str, convention: str = "", domain=None,
+          mutants: Optional[dict] = None) -> Callable:
     """Decorator: register the decorated zero-argument check function as a claim.
 
+    ``domain`` (a :class:`~stabcheck.claims.domain.Domain`) states what the statement
+    quantifies over; ``mutants`` maps a name to ``(what, check)``: a deliberately false
+    variant of the printed statement and a zero-argument call of the same check on it.
     The function is returned unchanged (so it can still be called directly in tests).
     """
 
     def deco(fn: Callable) -> Callable:
         register(Claim(id=id, source=source, location=location, statement=statement, check=fn,
-                       convention=convention, module=getattr(fn, "__module__", "")))
+                       convention=convention, module=getattr(fn, "__module__", ""), domain=domain,
+                       mutants=_mutants(mutants)))
         return fn
 
     return deco

@@ -13,6 +13,9 @@ from typing import Sequence
 from stabcheck.claims.verdicts import VERDICTS
 
 GENERATED_BY = "stabcheck claims --markdown docs/claims.md"
+#: version of the claims JSON (1: id/source/statement/verdict/evidence/command; 2: adds
+#: evidence_kind = proof | search | simulation, evidence_methods, domain, draws, out_of_domain)
+SCHEMA_VERSION = 2
 
 
 def _one_line(text: str, width: int) -> str:
@@ -29,20 +32,47 @@ def table(runs: Sequence, *, width: int = 100, timings: bool = False) -> str:
     """Plain-text table: id, verdict, one-line evidence (and seconds when ``timings``)."""
     wid = max([len("id")] + [len(r.claim.id) for r in runs])
     wv = max(len(v) for v in VERDICTS)
-    lines = [f"{'id'.ljust(wid)}  {'verdict'.ljust(wv)}  " + ("  time  " if timings else "") + "evidence",
-             f"{'-' * wid}  {'-' * wv}  " + ("------  " if timings else "") + "-" * 8]
+    lines = [f"{'id'.ljust(wid)}  {'verdict'.ljust(wv)}  kind        " + ("  time  " if timings else "") + "evidence",
+             f"{'-' * wid}  {'-' * wv}  ----------  " + ("------  " if timings else "") + "-" * 8]
     for r in runs:
         t = f"{r.seconds:5.1f}s  " if timings else ""
-        lines.append(f"{r.claim.id.ljust(wid)}  {r.result.verdict.ljust(wv)}  {t}"
+        lines.append(f"{r.claim.id.ljust(wid)}  {r.result.verdict.ljust(wv)}  {(r.result.evidence_kind or '-').ljust(10)}  {t}"
                      f"{_one_line(r.result.evidence, width)}")
     lines.append("")
     lines.append(f"{len(runs)} claims: {summary(runs)}")
     return "\n".join(lines)
 
 
-def to_json(runs: Sequence) -> dict:
+def to_json(runs: Sequence, profile: str = "ci") -> dict:
     """The ``claims`` JSON contract (DESIGN.md) with extra keys."""
-    return {"claims": [r.to_json() for r in runs], "summary": dict(Counter(r.result.verdict for r in runs))}
+    return {"schema_version": SCHEMA_VERSION, "profile": profile, "claims": [r.to_json() for r in runs],
+            "summary": dict(Counter(r.result.verdict for r in runs))}
+
+
+def mutants_json(runs: Sequence, claims: Sequence, profile: str = "ci") -> dict:
+    """``stabcheck claims --mutants --json``: every mutant's verdict, and the counts."""
+    from stabcheck.claims.runner import caught
+
+    without = [c.id for c in claims if not c.mutants]
+    return {"schema_version": SCHEMA_VERSION, "profile": profile, "mutants": [r.to_json() for r in runs],
+            "total": len(runs), "caught": sum(caught(r.result) for r in runs),
+            "claims_without_mutants": without}
+
+
+def mutants_table(runs: Sequence, claims: Sequence, width: int = 90) -> str:
+    from stabcheck.claims.runner import caught
+
+    wid = max([len("claim [mutant]")] + [len(f"{r.claim.id} [{r.mutant}]") for r in runs])
+    lines = [f"{'claim [mutant]'.ljust(wid)}  caught  verdict                evidence",
+             f"{'-' * wid}  ------  ---------------------  --------"]
+    for r in runs:
+        lines.append(f"{(r.claim.id + ' [' + r.mutant + ']').ljust(wid)}  {'yes' if caught(r.result) else 'NO '}     "
+                     f"{r.result.verdict.ljust(21)}  {_one_line(r.result.evidence, width)}")
+    n = sum(caught(r.result) for r in runs)
+    without = [c.id for c in claims if not c.mutants]
+    lines += ["", f"{n} of {len(runs)} mutants caught" + (f"; claims without a mutant: {', '.join(without)}" if without else
+                                                         f"; every claim ({len(claims)}) has at least one")]
+    return "\n".join(lines)
 
 
 def _cell(text: str, width: int = 140) -> str:
@@ -65,9 +95,10 @@ def markdown(runs: Sequence, *, title: str = "Claims of the source papers, check
            "`inconclusive`. The registry holds statements and checks only - never expected "
            "verdicts. Regenerate with `" + GENERATED_BY + "`.", "",
            f"**{len(runs)} claims:** {summary(runs)}.", "",
-           "| id | verdict | evidence |", "|---|---|---|"]
+           "| id | verdict | kind | evidence |", "|---|---|---|---|"]
     for r in runs:
-        out.append(f"| [{r.claim.id}](#{_anchor(r.claim.id)}) | {r.result.verdict} | {_cell(r.result.evidence)} |")
+        out.append(f"| [{r.claim.id}](#{_anchor(r.claim.id)}) | {r.result.verdict} | {r.result.evidence_kind or '-'} | "
+                   f"{_cell(r.result.evidence)} |")
     out.append("")
     for r in runs:
         c, res = r.claim, r.result
@@ -81,7 +112,23 @@ def markdown(runs: Sequence, *, title: str = "Claims of the source papers, check
             out += _para("As printed", res.printed)
         if res.correction:
             out += _para("Correction that holds", res.correction)
-        out += _para(f"Evidence ({res.kind})" if res.kind else "Evidence", res.evidence)
+        ek = res.evidence_kind
+        how = f"{ek}; {res.kind}" if ek and res.kind else (ek or res.kind)
+        if res.draws is not None:
+            how += f"; {res.draws} draws"
+        out += _para(f"Evidence ({how})" if how else "Evidence", res.evidence)
+        dom = res.domain
+        if dom:
+            parts = []
+            if dom.get("variables"):
+                parts.append("for all " + "; ".join(dom["variables"]))
+            if dom.get("hypotheses"):
+                parts.append("hypotheses: " + "; ".join(f"{h['statement']} ({h['where']})" for h in dom["hypotheses"]))
+            if dom.get("constants"):
+                parts.append("fixed: " + ", ".join(f"{k} = {v}" for k, v in dom["constants"].items()))
+            if dom.get("note"):
+                parts.append(dom["note"])
+            out += _para("Domain", "; ".join(parts))
         if res.counterexample:
             out += _para("Counterexample", res.counterexample)
         for d in res.details:

@@ -20,6 +20,12 @@ def register(p) -> None:
     p.add_argument("--timeout", type=float, default=None,
                    help="time limit of one check in seconds (default 90); a check past it is inconclusive")
     p.add_argument("--timings", action="store_true", help="show each check's run time in the table")
+    p.add_argument("--mutants", action="store_true",
+                   help="run every claim's mutants (deliberately false variants of the printed statements) and "
+                        "report how many were caught; exit status 1 if any was not, or a claim has none")
+    p.add_argument("--thorough", action="store_true",
+                   help="the thorough profile: more search draws, starts and step counts (slower; default: the CI profile)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on the terminal")
     p.add_argument("--fail-on", default="", metavar="VERDICTS",
                    help="exit with status 1 if any claim ends in one of these comma-separated verdicts "
                         "(refuted, inconclusive, 'holds with correction'), for CI")
@@ -57,16 +63,64 @@ def run(args) -> int:
         parent = Path(args.markdown).parent
         if str(parent) and not parent.exists():
             raise BadInput(f"--markdown: directory {parent} does not exist")
+    from stabcheck.claims.domain import profile, set_profile
+
+    set_profile("thorough" if args.thorough else "ci")
     jobs = args.jobs or default_jobs()
-    runs = run_claims(claims, jobs=jobs, timeout=timeout, plugins=args.plugin)
+    with _progress(not args.no_progress, "mutants" if args.mutants else "claims") as tick:
+        runs = run_claims(claims, jobs=jobs, timeout=timeout, plugins=args.plugin, mutants=args.mutants,
+                          progress=tick)
+    if args.mutants:
+        from stabcheck.claims.report import mutants_json, mutants_table
+        from stabcheck.claims.runner import caught
+
+        if args.json:
+            emit_json(mutants_json(runs, claims, profile()))
+        else:
+            print(mutants_table(runs, claims))
+        return 0 if all(caught(r.result) for r in runs) and all(c.mutants for c in claims) else 1
     if args.markdown:
         from stabcheck.io import write_text_atomic
 
         write_text_atomic(args.markdown, markdown(runs))
     if args.json:
-        emit_json(to_json(runs))
+        emit_json(to_json(runs, profile()))
     else:
         print(table(runs, timings=args.timings))
         if args.markdown:
             print(f"wrote {args.markdown}", file=sys.stderr)
     return 1 if any(r.result.verdict in fail_on for r in runs) else 0
+
+
+class _progress:
+    """A rich progress bar on stderr, only when stderr is a terminal (never in --json output)."""
+
+    def __init__(self, enabled: bool, what: str):
+        import sys
+
+        self.enabled = enabled and sys.stderr.isatty()
+        self.what = what
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn(f"{self.what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            TextColumn("{task.description}"), console=Console(stderr=True), transient=True)
+        self.bar.start()
+        self.task = None
+
+        def tick(done, total, label):
+            if self.task is None:
+                self.task = self.bar.add_task("", total=total)
+            self.bar.update(self.task, completed=done, description=f"done: {label}")
+
+        return tick
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
