@@ -402,6 +402,17 @@ def _optimizer_spec(text: str) -> Optimizer:
     return make_optimizer(coerce_optimizer_params(params, what="optimizer"))
 
 
+def short_spec(rule: UpdateRule) -> str:
+    """The rule's spec with a per-parameter preconditioner shown as ``<n entries>``."""
+    from stabcheck.specs import format_spec
+
+    p = dict(rule.all_params)
+    pre = rule.optimizer.precond
+    if "precond" in p and isinstance(pre, np.ndarray) and pre.size > 16:
+        p["precond"] = f"<{pre.size} entries>"
+    return format_spec(rule.name, p)
+
+
 def summarize_optimizer(opt: Optimizer) -> dict:
     """``opt.describe()`` with a long preconditioner vector replaced by its summary."""
     d = opt.describe()
@@ -423,7 +434,7 @@ class EigenSet:
     eigenvalues: np.ndarray          # complex
     residuals: np.ndarray            # ||A v - lambda v|| / ||v||
     converged: np.ndarray            # bool
-    arpack_status: str               # "converged" | "not converged (partial)" | "error: ..."
+    arpack_status: str               # "converged[ (with k + 1 ...)]" | "not converged (partial)" | "error: ..."
     vectors: Optional[np.ndarray] = None  # (n, r) complex, when kept
 
     def to_dict(self) -> dict:
@@ -442,7 +453,7 @@ def _order(w: np.ndarray, which: str) -> np.ndarray:
 
 def jvp_eigs(apply: Callable[[np.ndarray], np.ndarray], n: int, k: int, which: str = "LM", *,
              tol: float = 1e-10, residual_tol: float = 1e-8, ncv: Optional[int] = None,
-             max_matvecs: int = 20000, seed: int = 0, keep_vectors: bool = False) -> EigenSet:
+             max_matvecs: int = 5000, seed: int = 0, keep_vectors: bool = False) -> EigenSet:
     """``k`` eigenvalues of the real operator ``apply`` (``R^n -> R^n``) by ARPACK, each checked
     by its residual (one more ``apply`` per real pair, two per complex-conjugate pair).
 
@@ -462,14 +473,24 @@ def jvp_eigs(apply: Callable[[np.ndarray], np.ndarray], n: int, k: int, which: s
     op = LinearOperator((n, n), matvec=lambda u: apply(np.asarray(u, dtype=np.float64).reshape(-1)),
                         dtype=np.float64)
     v0 = np.random.default_rng(seed).standard_normal(n)
-    status = "converged"
-    try:
-        w, V = eigs(op, k=k, which=which, tol=tol, ncv=ncv, v0=v0,
-                    maxiter=max(1, max_matvecs // max(1, ncv - k)))
-    except ArpackNoConvergence as exc:
-        w, V, status = np.asarray(exc.eigenvalues), np.asarray(exc.eigenvectors), "not converged (partial)"
-    except ArpackError as exc:
-        w, V, status = np.zeros(0, complex), np.zeros((n, 0), complex), f"error: {_one_line(exc)}"
+
+    def run(kk, nc):
+        try:
+            w, V = eigs(op, k=kk, which=which, tol=tol, ncv=nc, v0=v0,
+                        maxiter=max(1, max_matvecs // max(1, nc - kk)))
+            return w, V, "converged"
+        except ArpackNoConvergence as exc:
+            return np.asarray(exc.eigenvalues), np.asarray(exc.eigenvectors), "not converged (partial)"
+        except ArpackError as exc:
+            return np.zeros(0, complex), np.zeros((n, 0), complex), f"error: {_one_line(exc)}"
+
+    w, V, status = run(k, ncv)
+    if status != "converged" and k + 1 < n - 1:
+        # the k-th and (k+1)-th wanted values may be one conjugate pair (equal modulus / real
+        # part): Arnoldi cannot split it. Ask once more for k + 1 (another budget).
+        w2, V2, status2 = run(k + 1, max(ncv, min(n, k + 3)))
+        if status2 == "converged":
+            w, V, status = w2, V2, "converged (with k + 1: a conjugate pair at the k-th place)"
     w = np.asarray(w, dtype=complex).reshape(-1)
     V = np.asarray(V, dtype=complex).reshape(n, -1)
     order = _order(w, which)
@@ -566,6 +587,9 @@ class UpdateMapSpectrum:
 
     def _outcome(self) -> tuple[str, str]:
         rho = self.spectral_radius
+        if not self.arpack_status.startswith("converged"):
+            return "inconclusive", (f"ARPACK did not converge ({self.arpack_status}): the pairs returned may not be "
+                                    "those of largest modulus")
         if self.n_converged < self.k:
             return "inconclusive", f"{self.n_converged} of {self.k} requested eigenpairs converged"
         if abs(rho - 1) <= self.tol:
@@ -611,7 +635,7 @@ def _is_torch_opt(o) -> bool:
 def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
                 opt_state: Optional[Any] = None, optimizer_source: Optional[dict] = None,
                 k: int = 6, tol: float = 1e-6, residual_tol: Optional[float] = None,
-                arpack_tol: Optional[float] = None, ncv: Optional[int] = None, max_matvecs: int = 20000,
+                arpack_tol: Optional[float] = None, ncv: Optional[int] = None, max_matvecs: int = 5000,
                 field_k: int = 2, seed: int = 0, keep_vectors: bool = False) -> UpdateMapSpectrum:
     """The spectrum of ``F(z) = rule.step(z, FieldFns(v, n_gen, dim, "torch"), eta)`` at the
     state ``z = (x, rule memory, opt_state)`` (the core of :func:`update_map_spectrum`).
@@ -676,7 +700,7 @@ def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
                 "LR": sets["LR"].to_dict(), "LM": sets["LM"].to_dict(), "matvecs": count["field"]}
     t_field = time.perf_counter() - t1
     return UpdateMapSpectrum(
-        rule=rule.spec, optimizer=summarize_optimizer(rule.optimizer),
+        rule=short_spec(rule), optimizer=summarize_optimizer(rule.optimizer),
         optimizer_source=optimizer_source or {"source": "spec"}, eta=eta, n_gen=int(n_gen),
         n_disc=int(dim - n_gen), state_dim=int(N), k=int(k), tol=tol, residual_tol=residual_tol,
         arpack_tol=arpack_tol, ncv=ncv if ncv is not None else min(N - 1, max(2 * k + 1, 20)),
@@ -828,7 +852,7 @@ def update_map_spectrum(generator, discriminator, losses=None, batch=None, *, sa
                         field_fns: Optional[tuple] = None, opt_state: Any = None,
                         k: int = 6, tol: float = 1e-6, residual_tol: Optional[float] = None,
                         arpack_tol: Optional[float] = None, ncv: Optional[int] = None,
-                        max_matvecs: int = 20000, field_k: int = 2, device: Any = None,
+                        max_matvecs: int = 5000, field_k: int = 2, device: Any = None,
                         keep_vectors: bool = False) -> UpdateMapSpectrum:
     """The ``k`` eigenvalues of largest modulus of the update map's Jacobian at the current
     parameters of a PyTorch GAN (module docstring for the map, the signs and the solver).
@@ -906,5 +930,5 @@ def update_map_spectrum(generator, discriminator, losses=None, batch=None, *, sa
 
 
 __all__ = ["update_map_spectrum", "prepare_map", "analyze_map", "initial_state", "optimizer_from_torch", "jvp_eigs",
-           "flat_field", "summarize_optimizer", "UpdateMapSpectrum", "PreparedMap", "TorchOptimizerState",
+           "flat_field", "summarize_optimizer", "short_spec", "UpdateMapSpectrum", "PreparedMap", "TorchOptimizerState",
            "EigenSet", "OUTCOMES", "SCHEMA"]
