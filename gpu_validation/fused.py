@@ -914,9 +914,12 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
     max_norm = x0.copy()
     bar = None
     if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=n_iter, desc=f"fused x{R} {c0.gan}", leave=False, mininterval=1.0)
+        try:
+            from tqdm import tqdm
+        except ImportError:  # tqdm is optional
+            tqdm = None
+        if tqdm is not None:
+            bar = tqdm(total=n_iter, desc=f"fused x{R} ({ft.engine})", leave=False, mininterval=1.0)
 
     def freeze(r, info):
         outcome[r] = info

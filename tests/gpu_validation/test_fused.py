@@ -20,8 +20,8 @@ from stabcheck.errors import BadInput
 class Trainer64(Trainer):
     """The one-by-one trainer in float64 (same draws, cast after drawing)."""
 
-    def __init__(self, cfg):
-        super().__init__(cfg)
+    def __init__(self, cfg, data=None):
+        super().__init__(cfg, data)
         self.pair.gen.double()
         self.pair.disc.double()
         self.gp = {k: v.double() for k, v in self.gp.items()}
@@ -48,8 +48,11 @@ RUNS = [("sim", "ring", 0), ("alt:n_d=2", "circle", 1), ("dyn-gda", "circle", 1)
 
 def _compare(cfgs, n_steps, engine="auto", device="cpu", dtype=torch.float64, ref=Trainer64, rtol=1e-9,
              atol=1e-12):
-    ft = FusedTrainer(cfgs, device=device, dtype=dtype, engine=engine)
-    seq = [ref(c) for c in cfgs]
+    from gpu_validation import data as data_mod
+
+    datas = {d: data_mod.load(d) for d in {c.dataset for c in cfgs}}  # once (digits: scikit-learn)
+    ft = FusedTrainer(cfgs, device=device, dtype=dtype, engine=engine, datas=datas)
+    seq = [ref(c, datas[c.dataset]) for c in cfgs]
     for i in range(n_steps):
         codes = ft.step()
         got = [t.step() for t in seq]
@@ -102,6 +105,19 @@ def test_fused_jare_equals_one_by_one_float64(gan):
             for m, d, s in [("jare:gamma=0.5", "ring", 0), ("alt:n_d=1+jare:gamma=0.5", "line", 1)]]
     ft, _ = _compare(cfgs, 5)
     assert ft.engine == "vmap"  # field transforms: vmap over the package's torch.func code
+
+
+def test_image_models_equal_one_by_one_float64():
+    """Image data: the MLP pair (tanh generator) through the stacked engine, the DCGAN pair
+    through the vmap engine."""
+    mlp = [config_from_profile("test", dataset="digits", gan=g, method=m, width=8, latent=8, batch=8)
+           for g in ("bce", "wgan-gp", "gran") for m in ("sim", "dyn-gda")]
+    ft, _ = _compare(mlp, 3)
+    assert ft.engine == "stacked"
+    dc = [config_from_profile("test", dataset="digits", gan="sn", method=m, model="dcgan", width=4, latent=8,
+                              batch=8) for m in ("sim", "dyn-gda")]
+    ft, _ = _compare(dc, 3)
+    assert ft.engine == "vmap"
 
 
 def test_masked_adam_counts_only_real_steps():
