@@ -717,7 +717,7 @@ class FusedTrainer:
                     record[1][r, i] = getattr(m.oracle, "last_w", float("nan"))
         self.counts[np.arange(R), np.maximum(codes, 1) - 1] += codes > 0
         ci = codes[self.perm]
-        mask = torch.from_numpy(np.stack([(ci & 1) == 1, (ci & 2) == 2])).to(self.device)
+        mask = self._to_device_mask(np.stack([(ci & 1) == 1, (ci & 2) == 2]))
         mg, md = mask[0], mask[1]
         with torch.no_grad():
             self.last_grad[0] = torch.where(mg, vg.double().square().sum(1).sqrt(), self.last_grad[0])
@@ -736,6 +736,25 @@ class FusedTrainer:
                     seg.db = {k: torch.where(col, new[k], v) for k, v in seg.db.items()}
         self.step_i += 1
         return codes
+
+    def _to_device_mask(self, m: np.ndarray) -> torch.Tensor:
+        """The ``(2, R)`` step masks on the device. On CUDA through a ring of pinned host
+        buffers and an asynchronous copy (a plain ``.to("cuda")`` of pageable memory waits for
+        the stream); a buffer is reused only after the event recorded behind its last copy."""
+        if self.device.type != "cuda":
+            return torch.from_numpy(m).to(self.device)
+        if not hasattr(self, "_pin"):
+            self._pin = [torch.empty(m.shape, dtype=torch.bool).pin_memory() for _ in range(8)]
+            self._pin_ev = [None] * 8
+        k = self.step_i % 8
+        if self._pin_ev[k] is not None:
+            self._pin_ev[k].synchronize()
+        self._pin[k].numpy()[...] = m
+        out = self._pin[k].to(self.device, non_blocking=True)
+        ev = torch.cuda.Event()
+        ev.record()
+        self._pin_ev[k] = ev
+        return out
 
     # ------------------------------------------------------------------ per-run views (cfgs order)
     def run_params(self, r: int) -> tuple[dict, dict]:
