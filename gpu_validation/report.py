@@ -180,6 +180,25 @@ def table_markdown(t: dict) -> str:
     return "\n".join(lines)
 
 
+def cells_markdown(t: dict) -> list[str]:
+    """Per cell: seeds, diverged seeds, mean, sd, 95% CI of the mean, median (collapsed)."""
+    from gpu_validation import methods
+
+    rows = []
+    for g in t["gans"]:
+        for d in t["datasets"]:
+            for m in t["methods"]:
+                c = t["cells"].get((g, m, d))
+                if c is None:
+                    continue
+                ci = "-" if c["ci95"] is None else f"[{_fmt(c['ci95'][0])}, {_fmt(c['ci95'][1])}]"
+                rows.append(f"| {g} | {d} | {methods.label(m)} | {c['n']} | {c['n_div']} | {_fmt(c['mean'])} | "
+                            f"{_fmt(c['sd'])} | {ci} | {_fmt(c['median'])} |")
+    return (["<details><summary>Per cell over seeds: mean, sd, 95% CI (t), median</summary>", "",
+             "| GAN | data set | method | seeds | diverged | mean | sd | 95% CI | median |",
+             "|---|---|---|---|---|---|---|---|---|"] + rows + ["", "</details>", ""])
+
+
 def stats_markdown(t: dict) -> list[str]:
     """Seeds, per-seed ranks, the Friedman tests, the paired tests and the thesis's verdicts."""
     from gpu_validation import methods
@@ -395,6 +414,8 @@ def write_report(runs_dir, markdown: str | Path, *, figures_dir: str | Path = "d
     if floors:
         L += ["Finite-sample floor (W1 between two independent real samples of the same size): "
               + ", ".join(f"{d} {v:.4f} (n={n})" for d, (v, n) in sorted(floors.items())) + ".", ""]
+    if len(t["seeds"]) > 1:
+        L += cells_markdown(t)
     L += ["## Statistics over seeds and the thesis's statements", ""] + stats_markdown(t)
     lost = _losses_for_dyn(t)
     if lost:
@@ -449,4 +470,4 @@ def write_report(runs_dir, markdown: str | Path, *, figures_dir: str | Path = "d
     return text
 
 
-__all__ = ["load_records", "rank_table", "table_markdown", "stats_markdown", "figures", "write_report"]
+__all__ = ["load_records", "rank_table", "table_markdown", "stats_markdown", "cells_markdown", "figures", "write_report"]

@@ -73,7 +73,7 @@ def test_two_seeds_are_two_runs_and_both_are_reported(tmp_path):
     assert all(c["n"] == 2 for c in t["cells"].values())
     assert t["paired"]["sim"]["n_pairs"] == 2
     md = report.write_report(out, tmp_path / "v.md", figures_dir=tmp_path / "fig")
-    assert "seeds [0, 1]" in md and " ± " in md
+    assert "seeds [0, 1]" in md and " ± " in md and "95% CI" in md
 
 
 def test_kill_mid_grid_resumes_without_loss_or_duplicates(tmp_path, monkeypatch):
