@@ -46,13 +46,19 @@ class FieldFns:
 
     ``device`` (torch backend only): where the masks and constant vectors live (default: the
     CPU); pass the device of the tensors ``v`` works on (e.g. ``"cuda"``).
+
+    ``v1`` / ``v2`` (optional): the partial fields ``V1(x)`` / ``V2(x)`` computed directly (the
+    other player's part zero), for fields where one player's part costs a gradient of its own
+    (neural networks); by default ``V1 = v * gen_mask``, ``V2 = v * disc_mask``.
     """
 
     def __init__(self, v: Callable, n_gen: int, dim: int, backend: str = "numpy",
-                 number: Optional[Callable] = None, device: Any = None):
+                 number: Optional[Callable] = None, device: Any = None,
+                 v1: Optional[Callable] = None, v2: Optional[Callable] = None):
         self.v, self.n_gen, self.dim, self.backend = v, n_gen, dim, backend
         self.number = number if number is not None else float
         self.device = device
+        self._v1, self._v2 = v1, v2
         m1 = np.zeros(dim, dtype=int)
         m1[:n_gen] = 1
         m2 = 1 - m1
@@ -89,10 +95,10 @@ class FieldFns:
         return np.array(list(values), dtype=object)
 
     def V1(self, x):
-        return self.v(x) * self._m1
+        return self._v1(x) if self._v1 is not None else self.v(x) * self._m1
 
     def V2(self, x):
-        return self.v(x) * self._m2
+        return self._v2(x) if self._v2 is not None else self.v(x) * self._m2
 
     def V3(self, x):
         return self.v(x)
