@@ -19,6 +19,10 @@ The loops are timed in interleaved rounds (each round times every loop once) so 
 change on a shared machine hits all of them alike; the ratios are the result, the absolute
 numbers depend on the load (reported: the 1-minute load average before and after).
 
+Also reported: run-iterations per CPU-second of this process (``time.process_time``), a
+load-independent estimate of what one free core gives at one thread (it does not see cache
+sharing or frequency changes), and the projection from it.
+
 Projection: ``runs x iterations / rate`` for 30,000 iterations, plus the W1 evaluations of the
 paper profile (6 checkpoints: 5 x 512 and 1 x 1000 points per run, exact assignment; timed
 here on one run's samples) - short iteration counts are measured and extrapolated, which
@@ -104,18 +108,21 @@ def main(argv=None) -> int:
                 t.step()
     sync()
     spent = {k: 0.0 for k in loops}
+    cpu = {k: 0.0 for k in loops}
     work = {k: 0 for k in loops}
     for _ in range(a.rounds):
         for name, (trainers, n) in loops.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for t in trainers:
                 for _ in range(n):
                     t.step()
             sync()
             spent[name] += time.perf_counter() - t0
+            cpu[name] += time.process_time() - c0
             work[name] += n * sum(getattr(t, "R", 1) for t in trainers)
     load1 = os.getloadavg()
     rate = {k: work[k] / spent[k] for k in loops}
+    cpu_rate = {k: work[k] / cpu[k] for k in loops}  # per CPU-second of this process
     # evaluation cost of the paper profile (W1, exact assignment), per run
     data = data_mod.load("ring")
     ev = metrics.evaluator(data, cfgs[0], {}, None)
@@ -134,13 +141,15 @@ def main(argv=None) -> int:
     for k in loops:
         runs = stS.R if (stS is not None and k.endswith(f"{stS.R})")) else R
         proj[k] = {"runs": runs, "train_min": runs * iters / rate[k] / 60,
-                   "with_eval_min": (runs * iters / rate[k] + runs * eval_per_run) / 60}
+                   "with_eval_min": (runs * iters / rate[k] + runs * eval_per_run) / 60,
+                   "one_free_core_min": (runs * iters / cpu_rate[k] + runs * eval_per_run) / 60}
     base = rate["one-by-one"]
     res = {"device": dev, "device_name": (torch.cuda.get_device_name(0) if dev.startswith("cuda") else
                                           (platform.processor() or platform.machine())),
            "threads": torch.get_num_threads(), "torch": torch.__version__, "cpu_count": os.cpu_count(),
            "rounds": a.rounds, "seq_iterations": a.seq_iterations, "iterations": a.iterations,
-           "run_iterations_per_s": rate, "seconds": spent, "ratio_vs_one_by_one": {k: rate[k] / base for k in loops},
+           "run_iterations_per_s": rate, "run_iterations_per_cpu_s": cpu_rate, "seconds": spent,
+           "cpu_seconds": cpu, "ratio_vs_one_by_one": {k: rate[k] / base for k in loops},
            "ratio_stacked_vs_batched4": rate["fused (stacked, 128)"] / rate["batched (vmap, 4/group)"],
            "eval_s_per_run": eval_per_run, "projection_30k": proj,
            "load_average_before": list(load0), "load_average_after": list(load1)}
@@ -148,14 +157,17 @@ def main(argv=None) -> int:
              f"lr 2e-4), device {res['device_name']} ({dev}), {res['threads']} torch thread(s), torch "
              f"{torch.__version__}; {a.rounds} interleaved rounds of {a.seq_iterations} (one-by-one, per run) / "
              f"{a.iterations} (batched, fused) timed iterations after 2 warm-up iterations.", "",
-             "| loop | run-iterations / s | x one-by-one | 128 runs x 30k it (min, training) | + W1 evals (min) |",
-             "|---|---|---|---|---|"]
+             "| loop | run-iterations / s | x one-by-one | run-it / CPU-s | 128 runs x 30k it (min, training) "
+             "| + W1 evals (min) | one free core (min) |",
+             "|---|---|---|---|---|---|---|"]
     for k in loops:
         p = proj[k]
         runs = "" if p["runs"] == R else f" ({p['runs']} runs)"
-        lines.append(f"| {k} | {rate[k]:.0f} | {rate[k] / base:.2f} | {p['train_min']:.1f}{runs} "
-                     f"| {p['with_eval_min']:.1f} |")
-    lines += ["", f"W1 evaluations per run at the paper profile (5 x 512 + 1 x 1000 points): {eval_per_run:.2f} s.",
+        lines.append(f"| {k} | {rate[k]:.0f} | {rate[k] / base:.2f} | {cpu_rate[k]:.0f} | {p['train_min']:.1f}{runs} "
+                     f"| {p['with_eval_min']:.1f} | {p['one_free_core_min']:.1f} |")
+    lines += ["", "Minutes: measured wall rate (this machine, this load) and, last column, the rate per CPU-second "
+              "of this process (what one free core would give at one thread; W1 evaluation time as measured).",
+              f"W1 evaluations per run at the paper profile (5 x 512 + 1 x 1000 points): {eval_per_run:.2f} s.",
               f"Load average (1/5/15 min) before: {', '.join(f'{x:.2f}' for x in load0)}; after: "
               f"{', '.join(f'{x:.2f}' for x in load1)} on {os.cpu_count()} cores."]
     res["markdown"] = "\n".join(lines) + "\n"
