@@ -2,10 +2,20 @@
 
 R runs are trained as one program: each player's parameters of all R runs live in one
 ``(R, P)`` tensor (run axis first, the parameters of one run flattened in
-``named_parameters`` order, exactly :func:`gpu_validation.models.flat`), the losses of
-:mod:`gpu_validation.gans` are evaluated for every run at once with :func:`torch.func.vmap`
-over the stacked parameters (so every linear layer is one batched matmul), and every run's
-oracle decision becomes a per-run mask of a fused, in-place optimizer step.
+``named_parameters`` order, exactly :func:`gpu_validation.models.flat`), every linear layer
+of every run is evaluated by one batched matmul, and every run's oracle decision becomes a
+per-run mask of a fused, in-place optimizer step. Two engines compute the fields:
+
+* ``stacked`` (MLP pairs without field transforms - the thesis's 2-D grid): explicit
+  ``torch.baddbmm`` MLPs; all GAN classes and both optimizers in **one** program. The runs of
+  one GAN class occupy contiguous rows (a *segment*); the generator pass is shared by all rows,
+  each segment evaluates its class's discriminator, loss and pieces on its rows, read from the
+  :mod:`gpu_validation.gans` objects (instance noise, spectral norm with its ``u`` buffers,
+  GraN's input-gradient normalisation, the WGAN-GP / R1 / R2 / Roth penalties by double
+  back-propagation, weight clipping by the class's own ``after_d_step``);
+* ``vmap`` (anything else: JARE and other field transforms, DCGAN pairs): :func:`torch.func.vmap`
+  of the package's own :mod:`gpu_validation.gans` / :mod:`gpu_validation.methods` code over
+  the stacked parameters; one GAN class (and one transform chain) per program.
 
 What one iteration does is exactly what :class:`gpu_validation.train.Trainer.step` does for
 each run, in the same order (thesis Algorithm 1):
@@ -30,11 +40,15 @@ each run, in the same order (thesis Algorithm 1):
 5. after a discriminator step: the GAN's ``after_d_step`` (weight clipping) and the spectral
    norm's power iteration, applied only to the runs whose discriminator stepped.
 
-Grouping: runs are fused when they share the GAN class, the field transforms (JARE), the
-optimizer, learning rate, batch size, model, width, latent size and the data shape; data set,
-oracle and seed may differ. Different GAN classes are *not* fused into one program (their loss
-code differs: penalties need input gradients, GraN wraps the discriminator, SN changes the
-weights); :func:`train_fused` trains one fused program per group, one after another.
+Grouping (:func:`group_key`): ``stacked`` runs are fused when they share the learning rate,
+batch size, model, width, latent size, data shape and schedule - data set, GAN class,
+optimizer, oracle and seed may differ; ``vmap`` runs also share the GAN class, the optimizer
+and the field transforms. :func:`train_fused` trains one program per group, one after another.
+
+Syncs: one device->host copy per iteration when some alive run's oracle needs batches
+(Dynamic-GDA's projections); the step masks go host->device (pinned, asynchronous on CUDA);
+everything else that needs the host (norms, losses, samples) happens at logging/checkpoint
+steps only.
 
 Units and conventions: ``lr`` per optimizer step; an iteration is one oracle decision;
 decision codes ``1 = V1`` (generator only), ``2 = V2`` (discriminator only), ``3 = V3`` (both);
@@ -43,8 +57,13 @@ batches (the oracle's ``last_w`` after its decision), NaN for iterations without
 Parameters are float32 unless ``dtype`` says otherwise (float64 is for tests).
 
 The result equals the one-by-one trainer's up to floating-point reassociation (batched vs
-single matmuls): tested in ``tests/gpu_validation/test_fused.py`` (float64: 1e-9 relative;
-float32: 1e-4 relative after a few steps) for every GAN class and method.
+single matmuls, one discriminator pass on the concatenated real and generated batch):
+tested in ``tests/gpu_validation/test_fused.py`` against :class:`gpu_validation.train.Trainer`
+in float64 (``rtol=1e-9``: parameters, SN buffers, step counts, decisions, divergences) for
+every GAN class, both engines, JARE, image MLPs and DCGAN, and in float32 (as trained: records,
+W1, losses ``rel 1e-4``) for Adam classes. Float32 WGAN runs are ill-conditioned against any
+reordering: the critic's output bias has an exactly-zero gradient (``mean(1) - mean(1)``) and
+RMSProp divides its rounding noise by its own size (~1e-3 apart after one step).
 """
 
 from __future__ import annotations
