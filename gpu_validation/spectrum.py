@@ -1,33 +1,36 @@
-"""Matrix-free top eigenvalues of the update map's Jacobian at a trained network.
+"""Matrix-free spectra of the update map at a checkpoint: a caller of :mod:`stabcheck.nn`.
 
-The map analysed at a checkpoint is the method's *plain gradient* map with step ``eta``
-(default: the run's learning rate), for the checkpoint's batch held fixed (so the map is a
-deterministic function of the parameters ``x = (theta, psi)``, float64):
+The map, its Jacobian-vector products and the eigen-solver are stabcheck's own
+(:func:`stabcheck.nn.update_map_spectrum`: ``F(z) = rule.step(z, fns, eta)`` with the
+package's rules and optimizers, ARPACK ``which="LM"`` on ``dF`` itself, residual checks).
+This module only says *which* map a run's checkpoint has, for the checkpoint's batch held
+fixed (``x = (theta, psi)`` float64 on the CPU):
 
-* Sim-GDA (and anything whose oracle is :class:`~stabcheck.oracles.SimOracle`, e.g. JARE):
-  one V3 step ``F(x) = x + eta * v(x)``;
-* Alt-GDA(n_d, n_g, first): one *period* - ``n_d`` V2 steps and ``n_g`` V1 steps in the
-  oracle's order (the per-iteration rate is ``rho ** (1 / (n_d + n_g))``);
-* Dynamic-GDA and user oracles: one step with the choice the oracle made at the checkpoint.
+* **rule**: Sim-GDA (and anything whose oracle is :class:`~stabcheck.oracles.SimOracle`, e.g.
+  JARE) is ``sim``; Alt-GDA(n_d, n_g, first) is ``alt`` (one application = one *period* of
+  ``n_d + n_g`` gradient steps; the per-step rate is ``rho ** (1 / (n_d + n_g))``); Dynamic-GDA
+  and user oracles take one step of the choice the oracle made at the checkpoint
+  (:class:`OneField`).
+* **field**: the method's field, transforms (JARE) included (``method.field``).
+* **optimizer**: for a live :class:`~gpu_validation.train.Trainer`
+  (:func:`checkpoint_spectrum`, :func:`analyze_trainer`) the run's own ``opt_g`` / ``opt_d``
+  (Adam for bounded, RMSProp for unbounded discriminators): the map *that trained*, with the
+  run's state (frozen second moment, first moment ``m = -exp_avg`` or heavy-ball momentum, the
+  run's per-player learning rates; see :mod:`stabcheck.nn`). The Jacobian is then w.r.t. the
+  state ``(x, m)`` when the optimizer has a slot. For a saved snapshot
+  (:func:`analyze_state`, :func:`analyze_runs`) the optimizer state is used when the snapshot
+  carries it (key ``"optim"``: ``{"kind", "g": opt_g.state_dict(), "d": opt_d.state_dict()}``);
+  otherwise the map is the *plain gradient map* with ``eta`` = the run's learning rate, and
+  the entry says so (``"optimizer": {"kind": "sgd", ...}``, ``"analysed"``).
 
-Field transforms (JARE) are part of ``v``. The adaptive optimizers (Adam, RMSProp) used in
-training are **not** part of this map: their preconditioner is state, and the theory's
-statements (Mescheder et al. 2017/2018, the thesis's section 5) are about gradient maps.
+Entries keep the record format of ``schema.json`` (``status`` ok / partial / inconclusive,
+``mu = (lambda - 1) / eta`` sorted by real part, ``map_eigenvalues``, ``spectral_radius`` = the
+largest converged ``|lambda|``) and add stabcheck.nn's ``outcome``, ``tol``, ``optimizer`` and
+the whole result under ``"nn"``.
 
-How: ``u -> (dF(x) u - u) / eta`` is a :class:`scipy.sparse.linalg.LinearOperator` whose
-matvec is one :func:`torch.func.jvp` through ``F`` (forward-over-reverse; the Jacobian is
-never formed). Its eigenvalues ``mu`` give the map's eigenvalues ``lambda = 1 + eta * mu``
-exactly; the shift-and-scale only separates eigenvalues that would all crowd around 1 for a
-small ``eta``, which Arnoldi (ARPACK, :func:`scipy.sparse.linalg.eigs`) needs. Two Arnoldi
-runs: the ``k`` eigenvalues of largest real part (``LR``, the ones that decide stability
-for small ``eta``) and of largest modulus (``LM``, the fast rotations). ``spectral_radius``
-is ``max |lambda|`` over the computed eigenvalues: a lower bound of the true spectral
-radius, equal to it when the maximiser is in one of the two sets (for small ``eta``,
-``|1 + eta mu|^2 = 1 + 2 eta Re(mu) + eta^2 |mu|^2``, so it is).
-
-The perturbation test iterates ``F`` from ``x`` and from ``x + eps * delta`` (``delta``
-the real part of the leading eigenvector, normalised) for ``K`` steps and compares the
-measured growth ``||F^K(x + eps delta) - F^K(x)|| / eps`` with the linear prediction
+The perturbation test iterates ``F`` from ``z`` and from ``z + eps * delta`` (``delta`` the
+real part of the leading eigenvector, normalised) for ``K`` steps and compares the measured
+growth ``||F^K(z + eps delta) - F^K(z)|| / eps`` with the linear prediction
 ``||Re(lambda^K v)|| / ||Re v||``.
 """
 
@@ -41,11 +44,33 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from stabcheck.oracles import AltOracle, SimOracle
+from stabcheck.errors import BadInput
+from stabcheck.oracles import AltOracle, Choice, SimOracle
+from stabcheck.rules import Alt, Sim, UpdateRule
+
+DEFAULT_TOL = 1e-6
 
 
-def _to64(d: dict) -> dict:
-    return {k: v.detach().to("cpu", torch.float64) for k, v in d.items()}
+class OneField(UpdateRule):
+    """One gradient step along ``V1``, ``V2`` or ``V3`` through the optimizer: the map of an
+    oracle whose choice at the checkpoint was that field (Dynamic-GDA, user oracles)."""
+
+    name = "choice"
+
+    def __init__(self, field: str = "V3", **opt):
+        if field not in ("V1", "V2", "V3"):
+            raise BadInput(f"choice: field must be V1, V2 or V3, got {field!r}")
+        self.field, self.code = field, int(field[1])
+        super().__init__(**opt)
+
+    @property
+    def params(self):
+        return {"field": self.field}
+
+    def step(self, z, f, eta):
+        x, mem, s = self.split(z, f.dim)
+        x, s = self.move(x, s, f.by_code(self.code)(x), eta, f, f.mask_of(self.code))
+        return self.join(f, x, mem, s)
 
 
 def map_kind(method, choice: str) -> tuple[str, list[str]]:
@@ -59,88 +84,145 @@ def map_kind(method, choice: str) -> tuple[str, list[str]]:
     return f"{choice} (oracle's choice at the checkpoint)", [choice]
 
 
-def build_map(gan, pair, method, db: dict, draws: dict, gp_like: dict, dp_like: dict, eta: float,
-              seq: list[str]) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``F: R^n -> R^n`` on the flat parameter vector (generator first), pure and differentiable."""
-    from gpu_validation.models import unflat
-
-    n_g = sum(v.numel() for v in gp_like.values())
-    vg_fn, vd_fn = method.field(gan, pair, db, draws)
-
-    def flat(d):
-        return torch.cat([v.reshape(-1) for v in d.values()])
-
-    def F(x):
-        gp = unflat(x[:n_g], gp_like)
-        dp = unflat(x[n_g:], dp_like)
-        for c in seq:
-            vg = vg_fn(gp, dp) if c in ("V1", "V3") else None
-            vd = vd_fn(gp, dp) if c in ("V2", "V3") else None
-            if vg is not None:
-                gp = {k: gp[k] + eta * vg[k] for k in gp}
-            if vd is not None:
-                dp = {k: dp[k] + eta * vd[k] for k in dp}
-        return torch.cat([flat(gp), flat(dp)])
-
-    return F
+def rule_for(method, choice: str) -> UpdateRule:
+    """The update rule of a method's map (no optimizer yet)."""
+    o = method.oracle
+    if isinstance(o, SimOracle):
+        return Sim()
+    if isinstance(o, AltOracle):
+        return Alt(n_d=o.n_d, n_g=o.n_g, first=o.first)
+    return OneField(choice.value if isinstance(choice, Choice) else str(choice))
 
 
-def top_eigs(F: Callable, x: torch.Tensor, eta: float, k: int = 6, *, tol: float = 1e-8,
-             max_matvecs: int = 4000, vectors: bool = False) -> dict:
-    """Top eigenvalues of ``(dF(x) - I) / eta`` by Arnoldi on JVPs (``LR`` and ``LM`` sets).
+def _to64(d: dict, device="cpu") -> dict:
+    return {k: (v.detach().to(device, torch.float64) if v.is_floating_point() else v.detach().to(device))
+            for k, v in d.items()}
 
-    Returns ``{"mu", "map_eigenvalues", "spectral_radius", "matvecs", "status", "lead_vec"}``
-    where ``status`` is ``ok`` (both sets converged) or ``partial`` (ARPACK stopped early; the
-    converged eigenvalues are kept), ``lead_vec`` the eigenvector of ``max |1 + eta mu|``.
-    """
-    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
-    n = x.numel()
-    count = [0]
+def _optimizers_from_snapshot(state: dict, gp: dict, dp: dict):
+    """Rebuild ``(opt_g, opt_d)`` over ``gp`` / ``dp`` from a snapshot's ``"optim"`` entry (or None)."""
+    o = state.get("optim")
+    if not o:
+        return None
+    cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}.get(o.get("kind"))
+    if cls is None:
+        raise BadInput(f"snapshot optimizer kind {o.get('kind')!r} is not adam, rmsprop or sgd")
+    og, od = cls(list(gp.values()), lr=1.0), cls(list(dp.values()), lr=1.0)
+    og.load_state_dict(o["g"])
+    od.load_state_dict(o["d"])
+    return og, od
 
-    def mv(u):
-        count[0] += 1
-        if count[0] > max_matvecs:
-            raise RuntimeError("matvec budget exhausted")
-        t = torch.from_numpy(np.ascontiguousarray(u, dtype=np.float64).reshape(-1))
-        _, jt = torch.func.jvp(F, (x,), (t,))
-        return ((jt - t) / eta).numpy()
 
-    op = LinearOperator((n, n), matvec=mv, dtype=np.float64)
-    if n <= 2 * k + 2:
-        raise ValueError(f"spectrum: need more than {2 * k + 2} parameters for k={k}, got {n}")
-    mus, vecs, status = [], [], "ok"
-    for which in ("LR", "LM"):
-        try:
-            w, v = eigs(op, k=k, which=which, tol=tol, ncv=min(n - 1, max(2 * k + 1, 24)),
-                        maxiter=max(10, max_matvecs // 24))
-        except ArpackNoConvergence as exc:
-            w, v, status = exc.eigenvalues, exc.eigenvectors, "partial"
-        except RuntimeError:
-            w, v, status = np.zeros(0, complex), np.zeros((n, 0), complex), "partial"
-        mus.extend(list(w))
-        vecs.extend(list(np.asarray(v).T))
-    if not mus:
-        return {"status": "inconclusive", "reason": "Arnoldi converged to no eigenvalue", "matvecs": count[0]}
-    mus_a = np.array(mus)
-    # de-duplicate (the two sets overlap)
-    keep: list[int] = []
-    for i, m in enumerate(mus_a):
-        if all(abs(m - mus_a[j]) > 1e-9 * max(1.0, abs(m)) for j in keep):
-            keep.append(i)
-    mus_a = mus_a[keep]
-    vecs_a = [vecs[i] for i in keep]
-    lam = 1 + eta * mus_a
-    order = np.lexsort((-mus_a.imag, -mus_a.real))
-    i_max = int(np.argmax(np.abs(lam)))
-    out = {"status": status, "matvecs": count[0],
-           "mu": [[float(mus_a[i].real), float(mus_a[i].imag)] for i in order],
-           "map_eigenvalues": [[float(lam[i].real), float(lam[i].imag)] for i in order],
-           "spectral_radius": float(np.abs(lam[i_max]))}
-    if vectors:
-        out["lead_vec"] = vecs_a[i_max]
-        out["lead_lambda"] = complex(lam[i_max])
+def _spectrum(gan, pair, method, gp: dict, dp: dict, db: dict, draws: dict, choice, *, optimizers=None,
+              eta: Optional[float] = None, k: int = 6, tol: float = DEFAULT_TOL, field_k: int = 2,
+              device: Any = "cpu", keep_vectors: bool = False, **kw):
+    """``(result, prepared map, label)`` through :func:`stabcheck.nn.update_map_spectrum`."""
+    from stabcheck import nn as snn
+
+    db64, draws64 = _to64(db, device), _to64(draws, device)
+    vg, vd = method.field(gan, pair, db64, draws64)
+    rule = rule_for(method, choice)
+    args = dict(rule=rule, params=(gp, dp), buffers=(None, db64), field_fns=(vg, vd), device=device)
+    if optimizers is not None:
+        args["optimizer"] = tuple(optimizers)
+        if eta is not None:
+            args["eta"] = eta
+    else:
+        args["eta"] = eta
+    pm = snn.prepare_map(pair.gen, pair.disc, **args)
+    res = snn.update_map_spectrum(pair.gen, pair.disc, k=k, tol=tol, field_k=field_k, keep_vectors=keep_vectors,
+                                  **args, **kw)
+    label, _ = map_kind(method, choice.value if isinstance(choice, Choice) else str(choice))
+    return res, pm, label
+
+
+def _analysed(res, source: str) -> str:
+    o = res.optimizer
+    return (f"the update map {res.rule!r} with optimizer {o['kind']} ({source}); eta = {res.eta:g}, "
+            f"ratio = {o['ratio']:g}; Jacobian w.r.t. the state of {res.state_dim} components "
+            f"(x{' and the optimizer slot' if res.state_dim > res.dim else ''}); batch held fixed")
+
+
+def checkpoint_spectrum(trainer, draws: dict, *, k: int = 6, tol: float = DEFAULT_TOL, field_k: int = 2,
+                        device: Any = "cpu", **kw) -> dict:
+    """The :mod:`stabcheck.nn` result (``UpdateMapSpectrum.to_dict()``) of a live
+    :class:`~gpu_validation.train.Trainer` at its current point: the map that trained (the
+    method's rule and field, the run's ``opt_g`` / ``opt_d`` with their state), for the batch
+    ``draws`` held fixed. Adds ``step``, ``map`` (label) and ``analysed`` (one sentence).
+    ``kw`` goes to :func:`stabcheck.nn.update_map_spectrum` (``residual_tol``, ``ncv``, ...)."""
+    res, _, label = _spectrum(trainer.gan, trainer.pair, trainer.method, trainer.gp, trainer.dp, trainer.db,
+                              draws, _last_choice(trainer), optimizers=(trainer.opt_g, trainer.opt_d),
+                              k=k, tol=tol, field_k=field_k, device=device, **kw)
+    out = res.to_dict()
+    out.update({"step": int(trainer.step_i), "map": label,
+                "analysed": _analysed(res, f"the run's torch.optim state at step {trainer.step_i}")})
     return out
+
+
+def _entry(res, pm, label: str, step: int, analysed: str, perturb: bool, t0: float) -> dict:
+    """A record entry (schema.json's spectrum format) from a stabcheck.nn result."""
+    conv = res.converged
+    lam = res.eigenvalues[conv]
+    out = {"step": int(step), "map": label, "eta": res.eta, "n_params": int(res.dim), "state_dim": int(res.state_dim),
+           "period": int(pm.rule.gradient_evaluations()), "optimizer": res.optimizer, "analysed": analysed,
+           "tol": res.tol, "k": res.k, "n_converged": res.n_converged, "outcome": res.outcome,
+           "matvecs": int(res.matvecs)}
+    if lam.size == 0:
+        out.update({"status": "inconclusive", "reason": f"no eigenpair converged ({res.arpack_status})"})
+    else:
+        mu = (lam - 1) / res.eta
+        order = np.lexsort((-mu.imag, -mu.real))
+        full = res.arpack_status.startswith("converged") and res.n_converged >= res.k
+        out.update({"status": "ok" if full else "partial",
+                    "mu": [[float(mu[i].real), float(mu[i].imag)] for i in order],
+                    "map_eigenvalues": [[float(lam[i].real), float(lam[i].imag)] for i in order],
+                    "spectral_radius": res.spectral_radius})
+        out["perturbation"] = None
+        if perturb and res.vectors is not None:
+            idx = np.flatnonzero(conv)
+            i = int(idx[np.argmax(np.abs(res.eigenvalues[idx]))])
+            out["perturbation"] = perturbation_test(pm.step, pm.z, complex(res.eigenvalues[i]), res.vectors[:, i])
+    d = res.to_dict()
+    d.pop("schema", None)
+    out["nn"] = d
+    out["seconds"] = round(time.time() - t0, 3)
+    return out
+
+
+def analyze_trainer(tr, draws: dict, *, k: int = 6, perturb: bool = False, eta: Optional[float] = None,
+                    tol: float = DEFAULT_TOL) -> dict:
+    """Spectrum entry (record format) of a live :class:`~gpu_validation.train.Trainer` at its
+    current point: the map that trained, with the run's optimizer state (module docstring).
+    ``eta`` defaults to the generator optimizer's learning rate (must agree when given)."""
+    t0 = time.time()
+    res, pm, label = _spectrum(tr.gan, tr.pair, tr.method, tr.gp, tr.dp, tr.db, draws, _last_choice(tr),
+                               optimizers=(tr.opt_g, tr.opt_d), eta=eta, k=k, tol=tol, keep_vectors=perturb,
+                               **_budget(tr.gp, tr.dp))
+    return _entry(res, pm, label, tr.step_i, _analysed(res, f"the run's torch.optim state at step {tr.step_i}"),
+                  perturb, t0)
+
+
+def _budget(gp: dict, dp: dict) -> dict:
+    n = sum(v.numel() for v in gp.values()) + sum(v.numel() for v in dp.values())
+    # image models: a looser residual tolerance and a smaller JVP budget
+    return {"max_matvecs": 600, "residual_tol": 1e-5} if n > 20000 else {"max_matvecs": 4000}
+
+
+def analyze_state(gan, pair, method, state: dict, *, eta: float, k: int = 6, perturb: bool = False,
+                  tol: float = DEFAULT_TOL) -> dict:
+    """Spectrum entry of a snapshot (:meth:`gpu_validation.train.Trainer.snapshot`): the run's
+    optimizer when the snapshot holds its state (``"optim"``), else the plain gradient map
+    with step ``eta`` (stated in ``analysed``)."""
+    t0 = time.time()
+    gp, dp = _to64(state["gp"]), _to64(state["dp"])
+    opts = _optimizers_from_snapshot(state, gp, dp)
+    choice = state.get("choice", "V3")
+    res, pm, label = _spectrum(gan, pair, method, gp, dp, state["db"], state["draws"], choice, optimizers=opts,
+                               eta=None if opts is not None else eta, k=k, tol=tol, keep_vectors=perturb,
+                               **_budget(gp, dp))
+    src = ("the snapshot's torch.optim state" if opts is not None else
+           "plain gradient map: the snapshot holds no optimizer state, so not the optimizer that trained")
+    return _entry(res, pm, label, state["step"], _analysed(res, src), perturb, t0)
 
 
 def perturbation_test(F: Callable, x: torch.Tensor, lam: complex, vec: np.ndarray, *,
@@ -158,7 +240,7 @@ def perturbation_test(F: Callable, x: torch.Tensor, lam: complex, vec: np.ndarra
     d = v.real
     dn = np.linalg.norm(d)
     rho = abs(lam)
-    delta = torch.from_numpy(d / dn)
+    delta = torch.from_numpy(d / dn).to(x)
     xa, xb = x.clone(), x + eps * delta
     with torch.no_grad():
         for _ in range(K):
@@ -173,46 +255,7 @@ def perturbation_test(F: Callable, x: torch.Tensor, lam: complex, vec: np.ndarra
             "agrees": bool(agrees), "criterion": "|log measured - log predicted| <= 0.2 |log predicted| + 1e-5"}
 
 
-def analyze_state(gan, pair, method, state: dict, *, eta: float, k: int = 6, perturb: bool = False) -> dict:
-    """Spectrum (and optionally the perturbation test) of a snapshot
-    (:meth:`gpu_validation.train.Trainer.snapshot`)."""
-    t0 = time.time()
-    pair.gen.to("cpu", torch.float64)
-    pair.disc.to("cpu", torch.float64)
-    gp, dp, db = _to64(state["gp"]), _to64(state["dp"]), _to64(state["db"])
-    draws = _to64(state["draws"])
-    label, seq = map_kind(method, state["choice"])
-    F = build_map(gan, pair, method, db, draws, gp, dp, eta, seq)
-    x = torch.cat([v.reshape(-1) for v in list(gp.values()) + list(dp.values())])
-    big = x.numel() > 20000  # image models: a looser tolerance and a smaller matvec budget
-    res = top_eigs(F, x, eta, k=k, vectors=perturb, tol=1e-5 if big else 1e-8,
-                   max_matvecs=600 if big else 4000)
-    out = {"step": int(state["step"]), "map": label, "eta": eta, "n_params": int(x.numel()),
-           "period": len(seq)}
-    if res["status"] == "inconclusive":
-        out.update({"status": "inconclusive", "reason": res["reason"], "matvecs": res["matvecs"]})
-    else:
-        out.update({kk: res[kk] for kk in ("status", "mu", "map_eigenvalues", "spectral_radius", "matvecs")})
-        out["perturbation"] = None
-        if perturb:
-            out["perturbation"] = perturbation_test(F, x, res["lead_lambda"], res["lead_vec"])
-    out["seconds"] = round(time.time() - t0, 3)
-    return out
-
-
-def analyze_trainer(tr, draws: dict, *, k: int = 6, perturb: bool = False, eta: Optional[float] = None) -> dict:
-    """Spectrum of a live :class:`~gpu_validation.train.Trainer` at its current point."""
-    from gpu_validation import models
-
-    state = tr.snapshot(draws, _last_choice(tr))
-    pair = models.build(tr.cfg.model if tr.cfg.model != "auto" else "mlp", tr.data.shape,
-                        sn=tr.gan.arch.get("sn", False), width=tr.cfg.width, latent=tr.cfg.latent, seed=tr.cfg.seed)
-    return analyze_state(tr.gan, pair, tr.method, state, eta=eta or tr.cfg.lr, k=k, perturb=perturb)
-
-
 def _last_choice(tr):
-    from stabcheck.oracles import Choice
-
     o = tr.method.oracle
     return getattr(o, "last_choice", None) or Choice.V3
 
@@ -271,5 +314,5 @@ def analyze_runs(runs_dir: str | Path, *, k: int = 6, perturb: bool = False, ste
     return n
 
 
-__all__ = ["top_eigs", "build_map", "map_kind", "perturbation_test", "analyze_state", "analyze_trainer",
-           "analyze_runs"]
+__all__ = ["checkpoint_spectrum", "analyze_trainer", "analyze_state", "analyze_runs", "perturbation_test",
+           "map_kind", "rule_for", "OneField", "DEFAULT_TOL"]
