@@ -239,16 +239,39 @@ def _field_parts(gen, disc, losses, batch, gfixed, dfixed, field_fns):
 
 def flat_field(vg: Callable, vd: Callable, g_like: dict, d_like: dict) -> Callable:
     """``v(x)`` on the flat float64 vector ``x = (theta, psi)`` from the field's two parts."""
+    return flat_fields(vg, vd, g_like, d_like)[0]
+
+
+def flat_fields(vg: Callable, vd: Callable, g_like: dict, d_like: dict) -> tuple[Callable, Callable, Callable]:
+    """``(v, V1, V2)`` on the flat ``x``: the field and its partial fields, each partial one
+    computing only its player's gradient (the other part zero)."""
     n = sum(t.numel() for t in g_like.values())
+    m = sum(t.numel() for t in d_like.values())
+
+    def parts(x):
+        return _unflat(x[:n], g_like), _unflat(x[n:], d_like)
+
+    def fg(gp, dp):
+        a = vg(gp, dp)
+        return torch.cat([a[k].reshape(-1) for k in g_like])
+
+    def fd(gp, dp):
+        b = vd(gp, dp)
+        return torch.cat([b[k].reshape(-1) for k in d_like])
 
     def v(x):
-        gp = _unflat(x[:n], g_like)
-        dp = _unflat(x[n:], d_like)
-        a, b = vg(gp, dp), vd(gp, dp)
-        return torch.cat([torch.cat([a[k].reshape(-1) for k in g_like]),
-                          torch.cat([b[k].reshape(-1) for k in d_like])])
+        gp, dp = parts(x)
+        return torch.cat([fg(gp, dp), fd(gp, dp)])
 
-    return v
+    def v1(x):
+        gp, dp = parts(x)
+        return torch.cat([fg(gp, dp), x.new_zeros(m)])
+
+    def v2(x):
+        gp, dp = parts(x)
+        return torch.cat([x.new_zeros(n), fd(gp, dp)])
+
+    return v, v1, v2
 
 
 # =========================================================================== torch.optim state
@@ -636,7 +659,8 @@ def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
                 opt_state: Optional[Any] = None, optimizer_source: Optional[dict] = None,
                 k: int = 6, tol: float = 1e-6, residual_tol: Optional[float] = None,
                 arpack_tol: Optional[float] = None, ncv: Optional[int] = None, max_matvecs: int = 5000,
-                field_k: int = 2, seed: int = 0, keep_vectors: bool = False) -> UpdateMapSpectrum:
+                field_k: int = 2, seed: int = 0, keep_vectors: bool = False,
+                v1: Optional[Callable] = None, v2: Optional[Callable] = None) -> UpdateMapSpectrum:
     """The spectrum of ``F(z) = rule.step(z, FieldFns(v, n_gen, dim, "torch"), eta)`` at the
     state ``z = (x, rule memory, opt_state)`` (the core of :func:`update_map_spectrum`).
 
@@ -645,7 +669,8 @@ def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
     optimizer included); ``opt_state`` the optimizer slot (length ``dim``; default 0); the
     rule's memory (optimistic GDA's last field value) starts at :meth:`UpdateRule.init`'s
     value ``v(x)``. ``field_k`` eigenvalues of ``dv/dx`` are computed with ``which="LR"`` and
-    ``"LM"`` (0: skip). Tolerances: see :func:`update_map_spectrum`.
+    ``"LM"`` (0: skip). ``v1`` / ``v2``: the partial fields computed directly (optional, see
+    :class:`~stabcheck.rules.FieldFns`). Tolerances: see :func:`update_map_spectrum`.
     """
     t_start = time.perf_counter()
     eta = _pos("eta", eta)
@@ -654,7 +679,7 @@ def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
     arpack_tol = _pos("arpack_tol", arpack_tol if arpack_tol is not None else min(1e-10, residual_tol / 100))
     dim = int(x.numel())
     device = x.device
-    fns = FieldFns(v, n_gen, dim, backend="torch", device=device)
+    fns = FieldFns(v, n_gen, dim, backend="torch", device=device, v1=v1, v2=v2)
     N = rule.state_dim(dim)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise BadInput(f"k must be an integer >= 1, got {k!r}")
@@ -803,10 +828,10 @@ def prepare_map(generator, discriminator, losses=None, batch=None, *, sampler: O
     gfix = {k: _to(t, device) for k, t in gfix.items()}
     dfix = {k: _to(t, device) for k, t in dfix.items()}
     vg, vd = _field_parts(generator, discriminator, losses, batch, gfix, dfix, field_fns)
-    v = flat_field(vg, vd, g_like, d_like)
+    v, v1, v2 = flat_fields(vg, vd, g_like, d_like)
     x = torch.cat([_flat(g_like), _flat(d_like)])
     n_gen = int(sum(t.numel() for t in g_like.values()))
-    fns = FieldFns(v, n_gen, int(x.numel()), backend="torch", device=device)
+    fns = FieldFns(v, n_gen, int(x.numel()), backend="torch", device=device, v1=v1, v2=v2)
     z = initial_state(rule, fns, x, state)
     return PreparedMap(v, x, z, n_gen, rule, fns, _pos("eta", eta),
                        None if state is None else np.asarray(state, dtype=np.float64), source, g_like, d_like)
@@ -923,12 +948,12 @@ def update_map_spectrum(generator, discriminator, losses=None, batch=None, *, sa
     res = analyze_map(pm.v, pm.x, pm.n_gen, pm.rule, eta=pm.eta, opt_state=pm.opt_state,
                       optimizer_source=pm.optimizer_source, k=k, tol=tol, residual_tol=residual_tol,
                       arpack_tol=arpack_tol, ncv=ncv, max_matvecs=max_matvecs, field_k=field_k,
-                      keep_vectors=keep_vectors)
+                      keep_vectors=keep_vectors, v1=pm.fns.V1, v2=pm.fns.V2)
     res.seconds["prepare"] = round(t_prep, 4)
     res.seconds["total"] = round(res.seconds["total"] + t_prep, 4)
     return res
 
 
 __all__ = ["update_map_spectrum", "prepare_map", "analyze_map", "initial_state", "optimizer_from_torch", "jvp_eigs",
-           "flat_field", "summarize_optimizer", "short_spec", "UpdateMapSpectrum", "PreparedMap", "TorchOptimizerState",
+           "flat_field", "flat_fields", "summarize_optimizer", "short_spec", "UpdateMapSpectrum", "PreparedMap", "TorchOptimizerState",
            "EigenSet", "OUTCOMES", "SCHEMA"]
