@@ -93,7 +93,8 @@ def check_eq9(printed: Callable):
 
 @claim(id="deoliveira/eq9-sim-step", source=SRC, location="Appendix A.1, eq. 9",
        statement="Sim-GDA converges locally iff eta_SIM < (1/|Re l|) * 2/(1 + (Im l / Re l)^2) for every eigenvalue l of "
-                 "the field's Jacobian at the equilibrium.", convention=CONV)
+                 "the field's Jacobian at the equilibrium.", convention=CONV,
+       mutants={"factor-1": ("1 instead of 2 in the numerator", lambda: check_eq9(lambda l: (1 / abs(l.real)) * 1 / (1 + (l.imag / l.real) ** 2)))})
 def eq9():
     return check_eq9(lambda l: (1 / abs(l.real)) * 2 / (1 + (l.imag / l.real) ** 2))
 
@@ -152,7 +153,8 @@ def check_eq13(printed: Callable, corrected_bound: Callable, losses=("wgan", "bc
 
 @claim(id="deoliveira/eq13-alt-step", source=SRC, location="Appendix A.2, eq. 13",
        statement="Alt-GDA on the Dirac-GAN is non-divergent only when eta <= 2/(sqrt(n_g n_d) grad L(theta, psi)).",
-       convention=CONV)
+       convention=CONV,
+       mutants={"4/sqrt": ("corrected bound 4/(sqrt(n_g n_d) |f'(0)|)", lambda: check_eq13(lambda nd, ng, grad: math.inf if grad == 0 else 2 / (math.sqrt(ng * nd) * grad), lambda nd, ng, fp: 4 / (sp.sqrt(ng * nd) * abs(fp)), losses=("wgan",), nds=(1,)))})
 def eq13():
     return check_eq13(lambda nd, ng, grad: math.inf if grad == 0 else 2 / (math.sqrt(ng * nd) * grad),
                       lambda nd, ng, fp: 2 / (sp.sqrt(ng * nd) * abs(fp)))
@@ -203,7 +205,8 @@ def check_lemma_d2(printed_dH: Callable, printed_cond: Callable, etas=(Fraction(
 @claim(id="deoliveira/lemma-d2", source=SRC, location="Appendix D, Lemma D.2",
        statement="For a V1 step of the Dirac oracle (psi theta < 0), H(x_{k+1}) - H(x_k) = theta - eta grad_theta L - "
                  "theta^2/2 (psi part -psi^2/2), so H is non-increasing when eta <= (theta^2 - 2 theta)/(2 grad_theta L); "
-                 "symmetrically for V2.", convention=CONV)
+                 "symmetrically for V2.", convention=CONV,
+       mutants={"2x": ("Delta H twice the exact one-step change", lambda: check_lemma_d2(lambda t, p, eta, g: 2 * (-eta * t * g + eta * eta * g * g / 2), lambda t, p, eta, g: t * g > 0 and eta <= 2 * t / g))})
 def lemma_d2():
     return check_lemma_d2(lambda t, p, eta, g: (t - eta * g - t * t / 2) - p * p / 2,
                           lambda t, p, eta, g: g != 0 and eta <= (t * t - 2 * t) / (2 * g))
@@ -253,60 +256,123 @@ def _h_counterexample(loss, cond: Callable, etas=(Fraction(1, 10), Fraction(1, 2
     return None
 
 
-def check_lemma_d5(cond: Callable, div_etas=(1.5, 2.1, 2.5), n_starts: int = 30):
-    """WGAN Dirac oracle, ``cond(theta, psi, eta)`` the printed step condition. Printed
-    conclusion: H never increases and the oracle is Lyapunov stable under the condition."""
-    hce = _h_counterexample("wgan", cond)
-    div = None
-    X0 = E.seeded_starts(n_starts, seed=8, scale=2.0)
-    for eta in div_etas:
-        for x0 in X0:
-            if cond(float(x0[0]), float(x0[1]), eta):
-                growth = _divergence("wgan", eta, x0)
-                if growth > 3:
-                    div = (eta, x0, growth)
-                    break
-        if div:
-            break
-    details = []
-    w = _w_fuzz("wgan", (0.1, 0.5, 1.0))
-    details.append(f"what holds instead (fuzzed, float64, 400 starts 2 N(0, I), 60 steps, eta in {{0.1, 0.5, 1}}): "
-                   f"W = max(|theta|, |psi|) never grows: worst W ratio {E.fmt(w, 6)}")
-    if hce is None and div is None:
-        return decide(outcome(True, "no H increase on the exact grid and no divergence under the printed condition",
-                              ("exact arithmetic", "simulation"), details=details))
-    parts, cmd = [], None
-    if hce:
-        t, p, eta, dH = hce
-        parts.append(f"H grows by {dH} in one oracle step from (theta, psi) = ({t}, {p}) with eta = {eta} (printed "
-                     f"condition holds; exact arithmetic)")
-        cmd = _sim_cmd("wgan", float(eta), (float(t), float(p)), 1)
-    if div:
-        eta, x0, growth = div
-        x0s = (round(float(x0[0]), 4), round(float(x0[1]), 4))
-        parts.append(f"eta = {eta}, x0 = {x0s} satisfies the printed condition, and the distance grows 10^{E.fmt(growth, 3)}-fold "
-                     f"in 500 steps (float64)")
-        cmd = _sim_cmd("wgan", eta, x0s, 500)
-    return decide(outcome(False, "; ".join(parts), ("exact arithmetic", "simulation"), counterexample=parts[-1],
-                          command=cmd, details=details))
+def _d5_cond(t, p, eta, c=1):
+    """The printed condition of Lemma D.5: eta <= c - theta/2 on V1 steps, c - psi/2 on V2 steps."""
+    if t * p < 0:
+        return eta <= c - t / 2
+    if t * p > 0:
+        return eta <= c - p / 2
+    return False
+
+
+def w_lemma(loss: str = "wgan") -> tuple:
+    """(c_max, text): W = max(|theta|, |psi|) never grows on a Dirac-oracle step when
+    eta * c <= 1, where c = v_theta/psi on V1 steps and -v_psi/theta on V2 steps (the engine's
+    field; both in (0, c_max]). Proof: a V1 step (psi theta < 0) moves theta only, to
+    theta + eta c psi, whose modulus is at most max(|theta|, eta c |psi| - |theta|) <= W; V2
+    alike; a V3 step on the boundary moves one coordinate, to eta c times the other."""
+    th, ps, vt, vp = _fields(loss)
+    c1, c2 = sp.simplify(vt / ps), sp.simplify(-vp / th)
+    if c1.is_number and c2.is_number:
+        cmax = max(c1, c2)
+    else:  # BCE: c = sigma(-psi theta) on the V1 region (psi theta < 0): in (1/2, 1)
+        u = sp.Symbol("u", positive=True)
+        cmax = sp.Integer(1) if all(sp.simplify(1 - e.xreplace({th * ps: -u})).is_positive is not False for e in (c1, c2)) else None
+    return cmax, f"c = v_theta/psi = {c1} (V1), -v_psi/theta = {c2} (V2), at most {cmax}"
+
+
+def check_lemma_d5(cond=_d5_cond, loss: str = "wgan", etas=None, div_steps: int = 500):
+    """Lemma D.5's conclusion: the Dirac oracle is Lyapunov stable for the step sizes the printed
+    condition ``cond(theta, psi, eta)`` allows on a neighbourhood of x* (the condition is
+    state-dependent; stability is a local property). Those step sizes are found on an exact
+    grid of small states; for eta * c_max <= 1 :func:`w_lemma` proves stability; for larger
+    allowed steps a divergent run from a small start refutes it."""
+    from stabcheck.simulate import simulate
+
+    etas = etas or [Fraction(k, 20) for k in range(1, 81)]
+    small = [Fraction(s1, 10 ** 4) for s1 in (1, 3)]
+    states = [(a * s, b * t) for a in small for b in small for s in (1, -1) for t in (1, -1)]
+    allowed = [e for e in etas if all(cond(x, y, e) for x, y in states)]
+    eta_nb = max(allowed) if allowed else Fraction(0)
+    cmax, wtxt = w_lemma(loss)
+    if eta_nb == 0:
+        return decide(outcome(None, "the printed condition holds on no neighbourhood of x* for any eta on the grid: "
+                                    "the conclusion is vacuous there", "exact arithmetic"))
+    if cmax is not None and eta_nb * cmax <= 1:
+        return decide(outcome(True, f"the printed condition holds on a neighbourhood of x* for eta up to {eta_nb} on the step grid "
+                                    f"(exact grid of small states; eta < 1 in the limit); for eta <= {eta_nb}, eta c <= 1 and W = max(|theta|, |psi|) "
+                                    f"never grows on an oracle step ({wtxt}; case analysis in w_lemma), so the oracle is "
+                                    "Lyapunov stable: the lemma's conclusion holds (its proof's H step does not: see "
+                                    "deoliveira/lemma-d5-proof-step)", "symbolic identity", evidence_kind="proof",
+                              command=_sim_cmd(loss, float(eta_nb), (0.3, -0.2), 2000)))
+    for x0 in ((0.01, -0.02), (0.02, 0.01), (-0.013, 0.007)):
+        growth = _divergence(loss, float(eta_nb), x0, div_steps)
+        if growth > 3:
+            ce = (f"the printed condition allows eta = {eta_nb} on a neighbourhood of x*, and from x0 = {x0} the distance "
+                  f"grows 10^{E.fmt(growth, 3)}-fold in {div_steps} steps (float64)")
+            return decide(outcome(False, ce, "simulation", counterexample=ce,
+                                  command=_sim_cmd(loss, float(eta_nb), x0, div_steps)))
+    return decide(outcome(None, f"allowed eta up to {eta_nb}: beyond the W proof (eta c <= 1) and no divergence found",
+                          "simulation"))
 
 
 @claim(id="deoliveira/lemma-d5", source=SRC, location="Appendix D, Lemma D.5",
        statement="With Wasserstein loss and a non-infinitesimal learning rate, the Dirac oracle is Lyapunov stable "
-                 "(H = (theta^2 + psi^2)/2 non-increasing) when eta <= 1 - theta/2 on V1 steps and eta <= 1 - psi/2 "
-                 "on V2 steps.", convention=CONV)
+                 "when eta <= 1 - theta/2 on V1 steps and eta <= 1 - psi/2 on V2 steps.", convention=CONV,
+       domain=Domain(variables=(Var("eta", 0, math.inf), Var("x0", -math.inf, math.inf)),
+                     hypotheses=(("eta <= 1 - theta/2 (V1), eta <= 1 - psi/2 (V2), along the trajectory",
+                                  "Lemma D.5"),)),
+       mutants={"eta<=3": ("the condition eta <= 3 - theta/2 (V1), 3 - psi/2 (V2)",
+                           lambda: check_lemma_d5(lambda t, p, eta: _d5_cond(t, p, eta, 3)))})
 def lemma_d5():
-    def cond(t, p, eta):
-        if t * p < 0:
-            return eta <= 1 - t / 2
-        if t * p > 0:
-            return eta <= 1 - p / 2
-        return False
-
-    return check_lemma_d5(cond)
+    return check_lemma_d5()
 
 
-def check_stable_eta(losses=("wgan", "bce"), printed_etas=(0.1, 0.5, 1.0, 1.5, 2.5), corrected_max: float = 1.0):
+def check_d5_step(cond=_d5_cond, exact_cond=None):
+    """The proof device of Lemma D.5: H = (theta^2 + psi^2)/2 does not increase on an oracle step
+    under ``cond``. Exact grid search for a step where H grows; the correction is the exact
+    one-step condition, derived: on a V1 step Delta H = eta psi (theta + eta psi/2), <= 0 iff
+    eta |psi| <= 2 |theta| (V2: eta |theta| <= 2 |psi|)."""
+    th, ps, vt, vp = _fields("wgan")
+    eta = sp.Symbol("eta", positive=True)
+    dH1 = sp.factor(sp.expand(((th + eta * vt) ** 2 - th ** 2) / 2))
+    dH2 = sp.factor(sp.expand(((ps + eta * vp) ** 2 - ps ** 2) / 2))
+    hce = _h_counterexample("wgan", cond)
+    exact_cond = exact_cond or (lambda t, p, e: (t * p < 0 and e * abs(p) <= 2 * abs(t)) or
+                                (t * p > 0 and e * abs(t) <= 2 * abs(p)))
+    hce2 = _h_counterexample("wgan", exact_cond)
+    deriv = f"exact: V1 step Delta H = {dH1}, V2 step Delta H = {dH2} (engine's field)"
+    if hce is None:
+        printed = outcome(True, "no H increase on the exact grid under the printed condition; " + deriv, "exact arithmetic")
+    else:
+        t, p, e, dH = hce
+        ce = f"H grows by {dH} in one oracle step from (theta, psi) = ({t}, {p}) with eta = {e}, where the condition holds"
+        printed = outcome(False, ce + "; " + deriv, "exact arithmetic", evidence_kind="proof", counterexample=ce,
+                          command=_sim_cmd("wgan", float(e), (float(t), float(p)), 1))
+    corr = outcome(hce2 is None, ("no H increase on the exact grid under eta |other| <= 2 |own| (the moving coordinate's "
+                                  "own modulus): from the factored Delta H, the condition is necessary and sufficient")
+                   if hce2 is None else f"exact condition fails at {hce2}", ("symbolic identity", "exact arithmetic"),
+                   evidence_kind="proof")
+    return decide(printed, correction=corr,
+                  printed_text="under eta <= 1 - theta/2 (V1), 1 - psi/2 (V2), H never increases",
+                  correction_text="H never increases on a step iff eta |psi| <= 2 |theta| (V1) and eta |theta| <= 2 |psi| "
+                                  "(V2): sharp (derived from Delta H)")
+
+
+@claim(id="deoliveira/lemma-d5-proof-step", source=SRC, location="Appendix D, proof of Lemma D.5",
+       statement="(Step of the proof of Lemma D.5.) Under eta <= 1 - theta/2 on V1 steps and eta <= 1 - psi/2 on V2 "
+                 "steps, H = (theta^2 + psi^2)/2 does not increase on a Dirac-oracle step.", convention=CONV,
+       mutants={"exact-x2": ("the exact condition with a factor 4: eta |psi| <= 4 |theta|",
+                             lambda: check_d5_step(lambda t, p, e: (t * p < 0 and e * abs(p) <= 4 * abs(t)) or
+                                                   (t * p > 0 and e * abs(t) <= 4 * abs(p)),
+                                                   exact_cond=lambda t, p, e: (t * p < 0 and e * abs(p) <= 4 * abs(t)) or
+                                                   (t * p > 0 and e * abs(t) <= 4 * abs(p))))})
+def lemma_d5_step():
+    return check_d5_step()
+
+
+def check_stable_eta(losses=("wgan", "bce"), printed_etas=(0.1, 0.5, 1.0, 1.5, 2.5), corrected_max: float = 1.0,
+                     w_etas=(0.1, 0.5, 0.9, 1.0)):
     """"The Dirac oracle is Lyapunov stable for a non-infinitesimal eta" (every eta in
     ``printed_etas``): divergence searched by simulation; correction: W non-increasing for
     eta <= ``corrected_max`` (fuzzed) for every loss."""
@@ -332,7 +398,7 @@ def check_stable_eta(losses=("wgan", "bce"), printed_etas=(0.1, 0.5, 1.0, 1.5, 2
                           counterexample=f"loss {loss}, eta = {eta}, x0 = {x0s}", command=cmd)
     else:
         printed = outcome(True, f"no divergence for eta in {list(printed_etas)} (20 starts, 2000 steps)", "simulation")
-    etas = [e for e in (0.1, 0.5, 0.9, 1.0) if e <= corrected_max]
+    etas = [e for e in w_etas if e <= corrected_max]
     ws = {loss: _w_fuzz(loss, etas) for loss in losses}
     ok = all(w <= 1 + 1e-12 for w in ws.values())
     corr = outcome(ok, "W = max(|theta|, |psi|) never grows for eta in " + str(etas) + " (fuzzed: 400 starts 2 N(0, I), 60 "
@@ -351,7 +417,8 @@ def _lyap_claim(losses, printed_text):
 @claim(id="deoliveira/lemma-d6", source=SRC, location="Appendix D, Lemma D.6",
        statement="With BCE loss and a non-infinitesimal learning rate eta, the Dirac oracle is Lyapunov stable "
                  "(the printed condition on eta is missing; the proof uses grad_theta L = sig(psi theta) psi, "
-                 "grad_psi L = sig(psi theta) theta).", convention=CONV)
+                 "grad_psi L = sig(psi theta) theta).", convention=CONV,
+       mutants={"eta<=3": ("Lyapunov stable for every eta up to 3, with W as the Lyapunov function", lambda: decide(check_stable_eta(("bce",), printed_etas=(3.0,), corrected_max=3.0, w_etas=(3.0,))[1]))})
 def lemma_d6():
     printed, corr = check_stable_eta(("bce",), printed_etas=(0.1, 0.5, 1.0, 2.0, 3.0))
     hce = _h_counterexample("bce", lambda t, p, eta: True)
@@ -369,7 +436,8 @@ def lemma_d6():
 @claim(id="deoliveira/thm3.1", source=SRC, location="Theorem 3.1",
        statement="The Dirac oracle is Lyapunov stable for Dirac-GANs with Wasserstein and BCE losses for a "
                  "non-infinitesimal learning rate, with tighter step-size bounds than Alt-GDA and Sim-GDA.",
-       convention=CONV)
+       convention=CONV,
+       mutants={"eta-3": ("Lyapunov stable for eta = 3 (WGAN)", lambda: decide(check_stable_eta(("wgan",), printed_etas=(3.0,))[0]))})
 def thm31():
     from stabcheck.linearize import method_jacobian
     from stabcheck.methods import make_method
@@ -419,7 +487,8 @@ def check_continuous(losses=("wgan", "bce"), H=None):
 @claim(id="deoliveira/lemma-d1-d3-d4", source=SRC, location="Appendix D, Lemmas D.1, D.3, D.4",
        statement="In continuous time (infinitesimal eta), H = (theta^2 + psi^2)/2 is non-increasing along the Dirac "
                  "oracle's switched flow for the Wasserstein (D.3) and BCE (D.4) Dirac-GANs: dH/dt <= 0 on both "
-                 "regions (D.1).", convention=CONV)
+                 "regions (D.1).", convention=CONV,
+       mutants={"psi*theta": ("H = psi theta is non-increasing", lambda: check_continuous(losses=("wgan",), H=lambda th, ps: th * ps))})
 def lemma_d1_d3_d4():
     return check_continuous()
 
@@ -650,7 +719,8 @@ def check_thm41(discriminators: Sequence = ("linear", "quadratic")):
 
 @claim(id="deoliveira/thm4.1", source=SRC, location="Theorem 4.1",
        statement="If d(x_fake) > d(x_real) for all samples, updating the generator will generally not decrease the "
-                 "divergence between the real and synthetic distributions.", convention=CONV)
+                 "divergence between the real and synthetic distributions.", convention=CONV,
+       mutants={"quadratic-d": ("the statement for quadratic discriminators d(x) = p1 x + p2 x^2", lambda: check_thm41(discriminators=("quadratic",)))})
 def thm41():
     return check_thm41()
 

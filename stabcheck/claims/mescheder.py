@@ -63,7 +63,8 @@ def check_field_eigenvalues(printed: Callable, losses: Sequence[str] = LOSSES):
 
 @claim(id="mescheder/field-jacobian", source=SRC, location="slide 'Definition (Dirac-GAN)'",
        statement="The Jacobian of the Dirac-GAN's gradient vector field v(theta, psi) at the equilibrium "
-                 "(0, 0) has eigenvalues +- f'(0) i.")
+                 "(0, 0) has eigenvalues +- f'(0) i.",
+       mutants={"2f'(0)": ("eigenvalues +- 2 f'(0) i", lambda: check_field_eigenvalues(lambda fp: [2 * fp * I, -2 * fp * I]))})
 def field_jacobian():
     return check_field_eigenvalues(lambda fp: [fp * I, -fp * I])
 
@@ -91,7 +92,8 @@ def check_invariant(H: sp.Expr, losses: Sequence[str] = ("wgan", "bce")):
 
 @claim(id="mescheder/integral-curves", source=SRC, location="Lemma 'integral curves do not converge'",
        statement="Every integral curve of the Dirac-GAN's gradient vector field satisfies "
-                 "theta(t)^2 + psi(t)^2 = const: the continuous dynamics never converge.")
+                 "theta(t)^2 + psi(t)^2 = const: the continuous dynamics never converge.",
+       mutants={"theta^2+2psi^2": ("theta^2 + 2 psi^2 is conserved", lambda: check_invariant(theta ** 2 + 2 * psi ** 2))})
 def integral_curves():
     return check_invariant(theta ** 2 + psi ** 2)
 
@@ -133,7 +135,8 @@ def check_sim(printed: Callable, modulus: Callable, losses: Sequence[str] = ("wg
 
 @claim(id="mescheder/sim-gda", source=SRC, location="Lemma 'simultaneous gradient descent does not converge'",
        statement="The Jacobian of simultaneous gradient descent's update operator at (0, 0) has eigenvalues "
-                 "1 +- h f'(0) i, of modulus sqrt(1 + h^2 f'(0)^2) > 1: not stable for any step size h > 0.")
+                 "1 +- h f'(0) i, of modulus sqrt(1 + h^2 f'(0)^2) > 1: not stable for any step size h > 0.",
+       mutants={"modulus-1+hf": ("modulus 1 + h f'(0)", lambda: check_sim(lambda h_, fp: [1 + h_ * fp * I, 1 - h_ * fp * I], lambda h_, fp: 1 + h_ * fp))})
 def sim_gda():
     return check_sim(lambda h_, fp: [1 + h_ * fp * I, 1 - h_ * fp * I], lambda h_, fp: sp.sqrt(1 + h_ ** 2 * fp ** 2))
 
@@ -177,7 +180,8 @@ def _alt_printed(alpha):
 @claim(id="mescheder/alt-gda", source=SRC, location="Lemma 'alternating gradient descent does not converge'",
        statement="With n_d discriminator and n_g generator steps per round, the Jacobian of alternating gradient "
                  "descent at (0, 0) has eigenvalues 1 - alpha^2/2 +- sqrt((1 - alpha^2/2)^2 - 1), "
-                 "alpha = sqrt(n_g n_d) h f'(0); they cannot both lie strictly inside the unit circle.")
+                 "alpha = sqrt(n_g n_d) h f'(0); they cannot both lie strictly inside the unit circle.",
+       mutants={"alpha-no-sqrt": ("alpha^2 replaced by alpha (no square root)", lambda: check_alt(lambda al: [1 - al / 2 + sp.sqrt((1 - al / 2) ** 2 - 1), 1 - al / 2 - sp.sqrt((1 - al / 2) ** 2 - 1)], losses=("wgan",), counts=(1, 2)))})
 def alt_gda():
     return check_alt(_alt_printed)
 
@@ -214,7 +218,8 @@ def check_instance_noise(printed: Callable, losses: Sequence[str] = ("bce", "hin
 
 @claim(id="mescheder/instance-noise", source=SRC, location="slide 'Creating convergent procedures', Lemma",
        statement="With Gaussian instance noise of standard deviation sigma, the eigenvalues of the Dirac-GAN's "
-                 "field Jacobian at the equilibrium are f''(0) sigma^2 +- sqrt(f''(0)^2 sigma^4 - f'(0)^2).")
+                 "field Jacobian at the equilibrium are f''(0) sigma^2 +- sqrt(f''(0)^2 sigma^4 - f'(0)^2).",
+       mutants={"half-sigma2": ("f''(0) sigma^2 / 2 (a one-sided noise factor)", lambda: check_instance_noise(lambda fp, fpp, s: [fpp * s ** 2 / 2 + sp.sqrt(fpp ** 2 * s ** 4 / 4 - fp ** 2), fpp * s ** 2 / 2 - sp.sqrt(fpp ** 2 * s ** 4 / 4 - fp ** 2)], losses=("bce",)))})
 def instance_noise_claim():
     return check_instance_noise(lambda fp, fpp, s: [fpp * s ** 2 + sp.sqrt(fpp ** 2 * s ** 4 - fp ** 2),
                                                     fpp * s ** 2 - sp.sqrt(fpp ** 2 * s ** 4 - fp ** 2)])
@@ -256,7 +261,8 @@ def check_nonconvergence(loss: str = "wgan", regs: Sequence[str] = (), etas=(0.0
 
 @claim(id="mescheder/wgan-nonconvergence", source=SRC, location="slide 'Wasserstein GAN'",
        statement="WGAN (f(t) = t) on the Dirac-GAN is not convergent with simultaneous or alternating gradient "
-                 "descent for a fixed number of discriminator updates n_d and a fixed step size h.")
+                 "descent for a fixed number of discriminator updates n_d and a fixed step size h.",
+       mutants={"bce-noise": ("BCE with instance noise sigma = 1 is not convergent either", lambda: check_nonconvergence("bce", regs=("noise:sigma=1",), etas=(0.1,), nds=(1,)))})
 def wgan_nonconvergence():
     return check_nonconvergence("wgan")
 
@@ -327,6 +333,7 @@ def check_wgan_qc(printed_gr: str = "norm", corrected_gr: str = "vector", lams=(
                  "makes training on the Dirac-GAN convergent.",
        convention="system wgan-qc (stabcheck.games.wganqc): real delta_0, generator delta_theta, D(x) = psi x, "
                   "quadratic cost |x - y|^2/2, potentials H_real = 0, H_fake = -theta^2/2, OT displacement -theta; "
-                  "parameter lam (GR weight) and gr = norm (as printed) | vector.")
+                  "parameter lam (GR weight) and gr = norm (as printed) | vector.",
+       mutants={"norm-only": ("the printed norm-form regularization, with no correction allowed", lambda: check_wgan_qc(printed_gr="norm", corrected_gr="norm"))})
 def wgan_qc():
     return check_wgan_qc()

@@ -16,6 +16,7 @@ import sympy as sp
 
 from stabcheck.claims import _engine as E
 from stabcheck.claims.registry import claim
+from stabcheck.claims.domain import Domain, Var
 from stabcheck.claims.verdicts import all_of, decide, outcome
 
 SRC = "Nagarajan & Kolter (NeurIPS 2017), 'Gradient descent GAN optimization is locally stable' (slides)"
@@ -86,14 +87,17 @@ def check_local_stability(games=NK_GAMES, require_full_rank: bool = True, n_fuzz
        statement="Under Assumptions 1-3 (p_G = p_data and D* = 0; grad^2_D V negative definite; grad^2_G ||grad_D V||^2 "
                  "positive definite at the equilibrium), the Jacobian of simultaneous gradient descent at the equilibrium "
                  "has eigenvalues with strictly negative real parts (locally exponentially stable).",
-       convention=CONV + " Concrete games: the 1-D and 2-D Gaussian GANs (`--system gaussian --loss bce`), which satisfy A1-A3.")
+       convention=CONV + " Concrete games: the 1-D and 2-D Gaussian GANs (`--system gaussian --loss bce`), which satisfy A1-A3.",
+       mutants={"no-rank": ("the main lemma without B of full column rank (more generator than discriminator parameters)",
+                            lambda: check_local_stability(games=(([1], "1/4"),), require_full_rank=False, n_fuzz=14))})
 def thm_local_stability():
     return check_local_stability()
 
 
-def check_exists_nonconvergent(candidates: Sequence = (("wgan", ()),)):
-    """There exists a WGAN equilibrium where simultaneous gradient descent does not converge
-    locally: searched among Dirac-GAN candidates (loss, regularizers)."""
+def check_exists_nonconvergent(candidates: Sequence = (("wgan", ()),), exhaustive: bool = False):
+    """There exists an equilibrium (among Dirac-GAN ``candidates`` (loss, regularizers)) where
+    simultaneous gradient descent does not converge locally. With ``exhaustive`` the candidates
+    are the whole domain of the statement, so finding no witness refutes it (exactly)."""
     from stabcheck.linearize import exact_hurwitz
 
     tried = []
@@ -111,38 +115,48 @@ def check_exists_nonconvergent(candidates: Sequence = (("wgan", ()),)):
                                         f"converges", ("symbolic identity", "exact arithmetic"),
                                   command=f"stabcheck simulate --system dirac --loss {loss}{reg_txt} --convention thesis "
                                           f"--eta 0.01 --compare sim --x0 1,1 --steps 1000"))
+    if exhaustive:
+        return decide(outcome(False, "every equilibrium of the stated domain is Hurwitz (exact Routh-Hurwitz): " +
+                              "; ".join(tried), "exact arithmetic", evidence_kind="proof",
+                              counterexample="no non-convergent equilibrium exists in the stated domain",
+                              command="stabcheck analyze --system dirac --loss bce --reg noise:sigma=1 --eta 0.1 --method sim"))
     return decide(outcome(None, "no candidate equilibrium found: " + "; ".join(tried)))
 
 
 @claim(id="nagarajan-kolter/wgan-counterexample", source=SRC, location="slide 'WGAN', Theorem",
        statement="There exists an equilibrium for simultaneous gradient descent WGAN that does not converge locally.",
-       convention=CONV)
+       convention=CONV,
+       mutants={"bce-noise": ("there exists a non-convergent equilibrium of the BCE Dirac-GAN with instance noise sigma = 1",
+                              lambda: check_exists_nonconvergent((("bce", ("noise:sigma=1",)),), exhaustive=True))})
 def wgan_counterexample():
     return check_exists_nonconvergent()
 
 
-def check_gradnorm(h_steps=(0.1, 0.5, 1.0)):
-    """Generator regularization ``r ||grad_D V||^2`` on the WGAN Dirac-GAN: Hurwitz for which r?"""
+def check_gradnorm(h_steps=(0.1, 0.5, 1.0), weight: str = "positive"):
+    """Generator regularization ``r ||grad_D V||^2`` on the WGAN Dirac-GAN is locally
+    exponentially stable for small weights r (``weight = "positive"``: r symbolic > 0;
+    ``"zero"``: the statement for r = 0, i.e. without the regularizer)."""
     from stabcheck.regularizers import gradnorm
     from stabcheck.rules import Sim
 
     r = sp.Symbol("r", positive=True)
-    g = gradnorm(r)(E.dirac("wgan", convention="thesis"))
+    g = gradnorm(r if weight == "positive" else 0)(E.dirac("wgan", convention="thesis"))
     J = E.field_jacobian(g)
     tr, det = sp.simplify(J.trace()), sp.simplify(J.det())
     hurwitz_all = bool((-tr).is_positive and det.is_positive)   # 2x2: Hurwitz iff tr < 0 < det
     details = []
-    for hh in h_steps:
+    for hh in (h_steps if J.has(r) else ()):
         rs = np.logspace(-3, 2, 161)
         stable = [float(x) for x in rs if E.spectral_radius(E.map_matrix(Sim(), _n(J, r, x), hh, 1)) < 1]
         details.append(f"Sim-GDA with step h = {hh}: spectral radius < 1 for r in [{E.fmt(min(stable), 3)}, "
                        f"{E.fmt(max(stable), 3)}] on a log grid of r in [1e-3, 1e2] (numerical)" if stable else
                        f"Sim-GDA with step h = {hh}: no stable r on the grid")
     ok = hurwitz_all
-    return decide(outcome(ok, f"WGAN Dirac-GAN with the generator term r ||grad_D V||^2 (stabcheck gradnorm:gamma=r), r "
-                              f"symbolic: field Jacobian {J.tolist()}, trace {tr} < 0 and det {det} > 0 for every r > 0: "
-                              "locally exponentially stable for every weight (so for small weights)",
-                          "symbolic identity", counterexample=None if ok else f"trace {tr}, det {det}",
+    return decide(outcome(ok, f"WGAN Dirac-GAN with the generator term r ||grad_D V||^2 (stabcheck gradnorm:gamma=r), "
+                              f"{'r symbolic' if J.has(r) else 'r = 0'}: field Jacobian {J.tolist()}, trace {tr}, det {det}: "
+                              + ("trace < 0 < det for every r > 0: locally exponentially stable for every weight (so for "
+                                 "small weights)" if ok else "not Hurwitz (2x2: Hurwitz iff trace < 0 < det)"),
+                          "symbolic identity", counterexample=None if ok else f"trace {tr}, det {det}", evidence_kind="proof",
                           command="stabcheck analyze --system dirac --loss wgan --convention thesis --reg gradnorm:gamma=0.5 "
                                   "--eta 0.1 --method sim",
                           details=details))
@@ -156,6 +170,10 @@ def _n(J, r, x):
        statement="With the generator update theta_G' = -grad_G V - eta grad_G ||grad_D V||^2, the equilibrium of the "
                  "regularized simultaneous gradient descent (W)GAN is locally exponentially stable when eta is not too "
                  "large.",
-       convention=CONV + " The slides' eta is the regularization weight r (stabcheck `--reg gradnorm:gamma=r`), not a step size.")
+       convention=CONV + " The slides' eta is the regularization weight r (stabcheck `--reg gradnorm:gamma=r`), not a step size.",
+       domain=Domain(variables=(Var("r", 0, None),), hypotheses=(("WGAN Dirac-GAN, continuous-time SimGD",
+                                                                  "slide 'Gradient-norm based regularization'"),)),
+       mutants={"r=0": ("the equilibrium is locally exponentially stable without the regularizer (r = 0)",
+                        lambda: check_gradnorm(weight="zero"))})
 def gradient_norm_reg():
     return check_gradnorm()

@@ -98,7 +98,8 @@ def check_lemma1(sense: str = "per-player", n_points: int = 30):
 
 @claim(id="nie-patel/lemma1", source=SRC, location="Lemma 1",
        statement="The objective f(phi, theta) of the simple vanilla GAN (eq. 3) is concave-concave w.r.t. (phi, theta).",
-       convention=CONV)
+       convention=CONV,
+       mutants={"joint": ("f is jointly concave in (phi, theta)", lambda: check_lemma1("joint"))})
 def lemma1():
     return check_lemma1("per-player")
 
@@ -137,7 +138,8 @@ def check_thm1(printed: Callable, grid=NP_GRID):
 @claim(id="nie-patel/thm1", source=SRC, location="Theorem 1",
        statement="In the simple vanilla GAN trained via SimGD, the Jacobian at the equilibrium has eigenvalues "
                  "lambda_{1,2} = (-s2 +- sqrt(s2^2 - 4))/4 and lambda_{3,4} = (-beta2 +- sqrt(beta2^2 - 4))/4.",
-       convention=CONV)
+       convention=CONV,
+       mutants={"swapped": ("lambda_{1,2} and lambda_{3,4} swapped", lambda: check_thm1(lambda s2, b2: tuple(reversed(_thm1_printed(s2, b2))), grid=(([4], "1/25"), ([0, 0, 2], 1))))})
 def thm1():
     return check_thm1(_thm1_printed)
 
@@ -182,7 +184,8 @@ def check_cor1(step_bound: Callable, contraction: Callable, s2s=(0.01, 0.1, 0.5,
 @claim(id="nie-patel/cor1", source=SRC, location="Corollary 1",
        statement="(Phase factor, 0 < s2 < 2.) Non-asymptotic local convergence needs 0 < eta < 4/sqrt(1+zeta^2); the "
                  "number of iterations to an eps-error satisfies N >= 2 log(C0/eps)/log(1 + 1/zeta^2).",
-       convention=CONV)
+       convention=CONV,
+       mutants={"2/sqrt": ("step bound 2/sqrt(1 + zeta^2)", lambda: check_cor1(lambda z: 2 / math.sqrt(1 + z * z), lambda z: (1 + 1 / (z * z)) ** -0.5, s2s=(0.5,)))})
 def cor1():
     return check_cor1(lambda z: 4 / math.sqrt(1 + z * z), lambda z: (1 + 1 / (z * z)) ** -0.5)
 
@@ -215,7 +218,8 @@ def check_cor2(step_bound: Callable, slow_rate: Callable, tau_formula: Callable,
 @claim(id="nie-patel/cor2", source=SRC, location="Corollary 2",
        statement="(Conditioning factor, beta2 > 2, tau = |lambda_3/lambda_4| = (beta2 + sqrt(beta2^2-4))^2/4.) The "
                  "step size must satisfy 0 < eta < 4/sqrt(tau); for tau > 2, N > log(eps/C1)/log(1 - 2/tau).",
-       convention=CONV)
+       convention=CONV,
+       mutants={"8/sqrt": ("step bound 8/sqrt(tau)", lambda: check_cor2(lambda t: 8 / math.sqrt(t), lambda t: 1 - 2 / t, lambda b2: (b2 + math.sqrt(b2 * b2 - 4)) ** 2 / 4, mus=(4,)))})
 def cor2():
     return check_cor2(lambda t: 4 / math.sqrt(t), lambda t: 1 - 2 / t,
                       lambda b2: (b2 + math.sqrt(b2 * b2 - 4)) ** 2 / 4)
@@ -244,7 +248,7 @@ def check_thm2(methods=("genreg", "conopt", "discreg"), games=(((0, 4), "1/25"),
                                       command=_cmd(list(mean), s2, f"{m}:gamma={both[0]}")))
             observed.append(f"{m} on v = {list(mean)}, s2 = {s2}: zeta {E.fmt(z0)} -> [{E.fmt(min(zs))}, {E.fmt(max(zs))}], "
                             f"tau {E.fmt(t0)} -> [{E.fmt(min(ts))}, {E.fmt(max(ts))}]")
-    return decide(outcome(True, f"for genreg, ConOpt and discreg with gamma in {list(gammas)} on the paper's example (s2 = 1/25, ||v|| = 4), no gamma "
+    return decide(outcome(True, f"for {', '.join(methods)} with gamma in {list(gammas)} on {', '.join(f'v = {list(m)}, s2 = {s}' for m, s in games)}, no gamma "
                                 "lowers both the phase factor and the conditioning factor of the engine's regularized "
                                 "field Jacobian", "numerical", details=observed,
                           command=_cmd([0, 4], 0.04, "genreg:gamma=10")))
@@ -253,7 +257,8 @@ def check_thm2(methods=("genreg", "conopt", "discreg"), games=(((0, 4), "1/25"),
 @claim(id="nie-patel/thm2", source=SRC, location="Theorem 2",
        statement="In the simple vanilla GAN, none of only regularizing the generator, ConOpt, and only regularizing "
                  "the discriminator can simultaneously alleviate the phase factor and the conditioning factor.",
-       convention=CONV + " Phase factor and conditioning factor are the engine's (max |Im/Re|, max|l|/min|l|).")
+       convention=CONV + " Phase factor and conditioning factor are the engine's (max |Im/Re|, max|l|/min|l|).",
+       mutants={"jare-too": ("JARE cannot alleviate both factors either", lambda: check_thm2(methods=("jare",), gammas=(1, 10, 100)))})
 def thm2():
     return check_thm2()
 
@@ -290,7 +295,8 @@ def check_thm3(printed: Callable, games=(((0, 4), "1/25"), ((0, 1), "1/2"), ((3,
 @claim(id="nie-patel/thm3", source=SRC, location="Theorem 3",
        statement="In the simple vanilla GAN trained via JARE, the Jacobian's eigenvalues are "
                  "lambda_{1,2} = (-(s2+gamma) +- sqrt((s2+gamma)^2 - (gamma^2+4)))/4 and "
-                 "lambda_{3,4} = (-(beta2+gamma) +- sqrt((beta2+gamma)^2 - (gamma^2+4)))/4.", convention=CONV)
+                 "lambda_{3,4} = (-(beta2+gamma) +- sqrt((beta2+gamma)^2 - (gamma^2+4)))/4.", convention=CONV,
+       mutants={"det-2": ("gamma^2 + 2 instead of gamma^2 + 4 under the root", lambda: check_thm3(lambda s2, b2, g: tuple([(-(a + g) + sp.sqrt((a + g) ** 2 - (g ** 2 + 2))) / 4, (-(a + g) - sp.sqrt((a + g) ** 2 - (g ** 2 + 2))) / 4] for a in (s2, b2)), games=(((3,), 1),)))})
 def thm3():
     return check_thm3(_thm3_printed)
 
@@ -512,7 +518,8 @@ def check_eta_max(printed: Callable, games=(((0, 4), "1/25"), ((0, 2), "1/2")), 
 @claim(id="nie-patel/eta-max", source=SRC, location="Section 5.2, after Corollary 3",
        statement="JARE's step size must satisfy 0 < eta < eta_max = 8 min{(gamma + s2)/(gamma^2 + 4), "
                  "1/((beta2 + gamma) + sqrt(2 beta2 gamma + beta2^2 - 4))}; eta_max decreases as gamma increases and "
-                 "goes to 0 as gamma -> infinity.", convention=CONV)
+                 "goes to 0 as gamma -> infinity.", convention=CONV,
+       mutants={"half": ("eta_max half as large", lambda: check_eta_max(lambda s2, b2, g: 0.5 * _eta_max_printed(s2, b2, g), games=(((0, 4), "1/25"),), gammas=(0, 1, 10)))})
 def eta_max():
     return check_eta_max(_eta_max_printed)
 
@@ -589,12 +596,13 @@ def check_thm4(shapes=SHAPES, per_shape: int = 8, seed: int = 4, extra=(([[1.0],
        statement="At an equilibrium satisfying Assumptions 1-2, the eigenvalues of the SimGD Jacobian "
                  "A = [[0, -P], [P^T, Q]] are lambda = (a1 +- sqrt(a1^2 - 4 a2))/2 with a1, a2 convex combinations "
                  "of the eigenvalues of Q and P^T P respectively.",
-       convention="stabcheck `--system general --P P --Q Q` (P: m x n = generator x discriminator, Q: n x n, Q <= 0).")
+       convention="stabcheck `--system general --P P --Q Q` (P: m x n = generator x discriminator, Q: n x n, Q <= 0).",
+       mutants={"m>n": ("Theorem 4 on shapes with more generator than discriminator parameters (m > n)", lambda: check_thm4(shapes=((2, 1),), per_shape=2, extra=()))})
 def thm4():
     return check_thm4()
 
 
-def check_thm5(shapes=((3, 3), (2, 4), (4, 2)), gammas=(1e4, 1e6), seed: int = 5, C: float = 10.0):
+def check_thm5(shapes=((3, 3), (2, 4), (4, 2)), gammas=(1e4, 1e6), seed: int = 5, C: float = 10.0, factor: float = 1.0):
     """JARE with gamma -> infinity: the printed limit lambda(A) = -gamma lambda(P^T P) (as sets)
     vs the corrected multiset -gamma (lambda(P^T P) u lambda(P P^T)), error O(gamma^-1/2)."""
     from stabcheck.games import make_game
@@ -605,8 +613,8 @@ def check_thm5(shapes=((3, 3), (2, 4), (4, 2)), gammas=(1e4, 1e6), seed: int = 5
         P, Q = _random_PQ(rng, m, n)
         Jg = E.transformed_jacobian(make_game("general", None, {"P": P.tolist(), "Q": Q.tolist()}), "jare", GAMMA)
         scale = float(np.max(np.linalg.eigvalsh(P.T @ P)))
-        pred_p = -np.linalg.eigvalsh(P.T @ P)
-        pred_c = np.concatenate([pred_p, -np.linalg.eigvalsh(P @ P.T)])
+        pred_p = -factor * np.linalg.eigvalsh(P.T @ P)   # factor: the printed one is 1
+        pred_c = np.concatenate([pred_p, -factor * np.linalg.eigvalsh(P @ P.T)])
         for g in gammas:
             lam = np.linalg.eigvals(_num(Jg, g)) / g
             haus = max(max(np.min(np.abs(l - pred_p)) for l in lam), max(np.min(np.abs(p - lam)) for p in pred_p)) / scale
@@ -631,6 +639,7 @@ def check_thm5(shapes=((3, 3), (2, 4), (4, 2)), gammas=(1e4, 1e6), seed: int = 5
 @claim(id="nie-patel/thm5", source=SRC, location="Theorem 5 (eq. 12)",
        statement="At an equilibrium satisfying Assumptions 1-2, the eigenvalues of the Jacobian of JARE satisfy "
                  "lambda(A) = -gamma lambda(P^T P) in the limit gamma -> infinity.",
-       convention="stabcheck `--system general` with the `jare:gamma=` field transform; P: m x n, Q: n x n.")
+       convention="stabcheck `--system general` with the `jare:gamma=` field transform; P: m x n, Q: n x n.",
+       mutants={"half-gamma": ("lambda(A) = -gamma lambda(P^T P)/2", lambda: check_thm5(shapes=((3, 3),), gammas=(1e4,), factor=0.5))})
 def thm5():
     return check_thm5()

@@ -140,13 +140,14 @@ def test_lemma_d2_true_formula_holds():
     assert r.verdict == "holds"
 
 
-def test_lemma_d5_correct_condition_holds():
-    # eta <= 1/2 and the moving coordinate can only shrink when eta |other| <= 2 |own|: a sufficient condition
-    def cond(t, p, eta):
-        return eta <= 1 / 2 and ((t * p < 0 and eta * abs(p) <= 2 * abs(t)) or (t * p > 0 and eta * abs(t) <= 2 * abs(p)))
-
-    r = D.check_lemma_d5(cond, div_etas=(0.5,), n_starts=5)
-    assert r.verdict == "holds"
+def test_lemma_d5_conclusion_and_its_proof_step_are_separate():
+    # conclusion: the printed condition allows eta < 1 near x*, where W = max(|theta|, |psi|) cannot grow
+    assert D.check_lemma_d5().verdict == "holds"
+    # the proof's device (H non-increasing) fails as printed; the exact one-step condition holds
+    r = D.check_d5_step()
+    assert r.verdict == "holds with correction" and "2 |theta|" in r.correction
+    # a condition that allows eta = 4 near x* is refuted by a divergent run
+    assert D.check_lemma_d5(lambda t, p, eta: D._d5_cond(t, p, eta, 4)).verdict == "refuted"
 
 
 def test_continuous_time_with_a_growing_function_is_refuted():
@@ -155,7 +156,7 @@ def test_continuous_time_with_a_growing_function_is_refuted():
 
 
 def test_fig2_with_an_impossible_target_is_refuted():
-    r = D.check_fig2(target_log10=-200, steps=2000, n=4)
+    r = D.check_fig2(target_log10=-200, steps=(2000,), n=4, n_f32=0)
     assert r.verdict == "refuted"
 
 
@@ -164,5 +165,63 @@ def test_thm41_linear_only_holds():
 
 
 def test_thm51_small_steps_only():
-    r = D.check_thm51(etas=(0.5,), starts=((0.7, -0.3),), steps=300)
-    assert r.verdict == "holds"
+    o = D.check_thm51(etas=(0.5,), starts=((0.7, -0.3),), steps=300)   # the first half, as an Outcome
+    assert o.ok is True and o.draws == 1
+    assert D.check_thm51(etas=(2.5,), starts=((1.0, 1.0),), steps=300).ok is False
+
+
+# ------------------------------------------------------------------ issue 13: domains, distributions, halves
+
+def test_cor3_is_proved_on_its_stated_domain():
+    r = NP.check_cor3(2)
+    assert r.verdict == "holds" and r.evidence_kind == "proof"
+    assert r.domain and any("beta^2 > 2" in h["statement"] for h in r.domain["hypotheses"])
+
+
+def test_cor3_on_a_widened_domain_finds_the_counterexample():
+    from stabcheck.claims.domain import Var
+
+    r = NP.check_cor3(2, NP.COR3_DOMAIN.widened(beta2=Var("beta2", 1, None, lo_open=False)))
+    assert r.verdict == "refuted" and r.evidence_kind == "search" and r.draws >= 1
+    # by hand: d tau/d gamma has the sign of 4 - beta2 gamma, positive at beta2 = 1, gamma in [2, 4)
+    assert "beta2 = 1" in r.counterexample
+
+
+def test_cor3_out_of_domain_is_not_a_refutation():
+    r = NP.check_cor3(2, game=([0, 0, 1], "1/2"))        # beta2 = 3/2 < 2
+    assert r.verdict == "inconclusive" and r.out_of_domain
+    assert NP.check_cor3(2, game=([0, 4], "1/25")).verdict == "holds"
+
+
+def test_tau_turning_point_matches_the_hand_derivation():
+    # tau(gamma) on beta2 = 1 (tau + 1/tau + 2 = 4 (b + g)^2/(g^2 + 4)): increases on [2, 4), decreases after 4
+    def tau(b, g):
+        k = 4 * (b + g) ** 2 / (g * g + 4)
+        return ((math.sqrt(k) + math.sqrt(k - 4)) / 2) ** 2
+    assert tau(1, 2) < tau(1, 3) < tau(1, 4) > tau(1, 5)
+
+
+def test_fig2_is_not_an_unqualified_holds():
+    r = D.check_fig2(steps=(1000, 3000), n=6, n_f32=0)
+    assert r.verdict != "holds"
+    assert "% of starts at 1000 steps" in r.evidence and r.draws == 12
+
+
+def test_superlinear_is_refuted_with_a_rate():
+    r = D.check_rate("superlinear", n=1, steps=300)
+    assert r.verdict == "refuted" and r.evidence_kind == "proof"
+    # sigma_min of [[1, 0.1], [0, 1]] = (sqrt(0.1^2 + 4) - 0.1)/2, by hand
+    smin = (math.sqrt(0.01 + 4) - 0.1) / 2
+    assert f"{-1000 * math.log10(smin):.4g}" in r.evidence
+    assert D.check_rate("linear", 20.0, n=1, steps=300).verdict == "holds"   # below the 21.71 bound
+
+
+def test_thm51_second_half_is_decided_on_stated_games():
+    o = D.check_thm51_convergent(etas=(0.5,), n=1, steps=800, games=D.THM51_GAMES[:1])
+    assert o.ok is True and o.draws == 1
+    assert "dirac --loss bce --reg noise:sigma=1" in " ".join(o.domain["constants"]["games"])
+
+
+def test_thm2_takes_the_methods_and_jare_breaks_it():
+    r = NP.check_thm2(methods=("jare",), gammas=(1, 10, 100))
+    assert r.verdict == "refuted" and "jare" in r.evidence
