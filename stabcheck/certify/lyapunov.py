@@ -402,6 +402,108 @@ def conserved_certificate(As: Sequence[np.ndarray], A_fracs: Sequence[list], con
     return P
 
 
+# --------------------------------------------------------------------------- rung 1: a Lyapunov equation
+
+#: the largest size whose Lyapunov equation is solved exactly (n^2 rational unknowns)
+EXACT_LYAPUNOV_MAX_N = 10
+
+
+def exact_lyapunov_solution(F: list, continuous: bool) -> Optional[list]:
+    """The exact solution ``P`` of ``A^T P A - P = -I`` (``A^T P + P A = -I`` when continuous)
+    for a rational matrix ``F`` (Fractions), or None when the equation is singular (an
+    eigenvalue pair with ``l_i l_j = 1``, resp. ``l_i + l_j = 0``). ``P`` is positive definite
+    iff the map is stable; that is checked separately (exactly), not assumed."""
+    from sympy import QQ
+    from sympy.polys.matrices import DomainMatrix
+
+    n = len(F)
+    N = n * n
+    q = [[QQ(v.numerator, v.denominator) for v in row] for row in F]
+    rows = []
+    for i in range(n):
+        for j in range(n):
+            row = [QQ(0)] * N
+            if continuous:
+                for k in range(n):
+                    row[k * n + j] += q[k][i]  # (A^T P)_ij = sum_k A_ki P_kj
+                    row[i * n + k] += q[k][j]  # (P A)_ij = sum_k P_ik A_kj
+            else:
+                for k in range(n):
+                    if q[k][i] == 0:
+                        continue
+                    for m in range(n):
+                        if q[m][j] != 0:
+                            row[k * n + m] += q[k][i] * q[m][j]  # (A^T P A)_ij
+                row[i * n + j] -= QQ(1)
+            rows.append(row)
+    M = DomainMatrix(rows, (N, N), QQ)
+    b = DomainMatrix([[QQ(-1) if i == j else QQ(0)] for i in range(n) for j in range(n)], (N, 1), QQ)
+    try:
+        x = M.lu_solve(b)
+    except Exception:  # noqa: BLE001 - singular: no unique solution, nothing proven
+        return None
+    flat = [Fraction(int(v.numerator), int(v.denominator)) for v in x.to_list_flat()]
+    P = [[flat[i * n + j] for j in range(n)] for i in range(n)]
+    return [[(P[i][j] + P[j][i]) / 2 for j in range(n)] for i in range(n)]
+
+
+def _try_lyapunov_equation(res: "CertificateResult", A: np.ndarray, F: list, continuous: bool, what: str) -> bool:
+    """Rung 1 for one map, strict: solve the Lyapunov equation (exactly for n <= 10, else in
+    float64 and rationalized) and hand ``P`` to the exact check. True when certified."""
+    from scipy import linalg
+
+    n = A.shape[0]
+    t0 = time.perf_counter()
+    candidates = []
+    bits = max((max(v.numerator.bit_length(), v.denominator.bit_length()) for row in F for v in row), default=0)
+    if n <= EXACT_LYAPUNOV_MAX_N and bits <= 256:  # subnormal / huge entries: rational growth, use the SDP
+        P = exact_lyapunov_solution(F, continuous)
+        if P is not None and max(max(v.numerator.bit_length(), v.denominator.bit_length())
+                                 for row in P for v in row) <= 4096:
+            candidates.append(("exact solution of the Lyapunov equation", P))
+    else:
+        try:
+            Pf = (linalg.solve_continuous_lyapunov(A.T, -np.eye(n)) if continuous
+                  else linalg.solve_discrete_lyapunov(A.T, np.eye(n)))
+        except (ValueError, np.linalg.LinAlgError):
+            Pf = None
+        if Pf is not None and np.all(np.isfinite(Pf)):
+            Pf = (Pf + Pf.T) / 2
+            candidates.append(("float64 solution of the Lyapunov equation, rationalized", ex.rationalize(Pf / np.abs(Pf).max())))
+    for how, P in candidates:
+        if how.startswith("exact"):
+            # exact P: discrete P = sum (A^T)^k A^k >= I and the decrease is exactly -|x|^2;
+            # continuous A^T P + P A = -I gives lambda_min(P) >= 1 / (2 ||A||_2). The exact check
+            # below confirms (a P of an unstable map fails it).
+            if continuous:
+                norm = float(np.linalg.norm(A, 2))
+                m = min(Fraction(1, 2), dyadic_floor(0.5 / (2 * norm * 1.01))) if norm > 0 else Fraction(0)
+            else:
+                m = Fraction(1, 2)
+        else:
+            Pfl = np.array([[float(v) for v in r] for r in P])
+            try:
+                lo = float(np.linalg.eigvalsh(Pfl).min())
+                D = (A.T @ Pfl @ A - Pfl) if not continuous else (A.T @ Pfl + Pfl @ A)
+                dec = -float(np.linalg.eigvalsh((D + D.T) / 2).max())
+            except np.linalg.LinAlgError:
+                continue
+            m = min(dyadic_floor(0.5 * lo), dyadic_floor(0.5 * dec)) if (lo > 0 and dec > 0) else Fraction(0)
+        if m <= 0:
+            continue
+        ok, viol, details = exact_check(P, [F], continuous=continuous, strict=True, margin=m)
+        if ok:
+            res.exact_time_s += time.perf_counter() - t0
+            res.extras["checks"] = details
+            res.extras["method"] = how
+            res.extras["rung"] = "lyapunov-equation"
+            res.solver_status = "not used (Lyapunov equation)"
+            _fill_certified(res, P, m, what, continuous, True, 1)
+            return True
+    res.exact_time_s += time.perf_counter() - t0
+    return False
+
+
 # --------------------------------------------------------------------------- main search
 
 
@@ -418,6 +520,11 @@ def certify_maps(As: Sequence[np.ndarray], A_fracs: Sequence[list], *, continuou
     res = CertificateResult(status="inconclusive", strict=strict, solver=solver, kind=kind,
                             solver_tolerance=SOLVER_TOL[solver])
     res.evidence = spectral_evidence(As, continuous)
+    if strict and len(As) == 1 and _try_lyapunov_equation(res, np.asarray(As[0], dtype=float), A_fracs[0],
+                                                           continuous, what):
+        res.time_s = time.perf_counter() - t_start
+        return res
+    res.extras["rung"] = "sdp"
     Pf, status, secs, err = sdp_common_quadratic(As, continuous=continuous, strict=strict, solver=solver)
     res.solver_status = status if err is None else f"{status}: {err}"
     res.solve_time_s = secs
@@ -425,7 +532,7 @@ def certify_maps(As: Sequence[np.ndarray], A_fracs: Sequence[list], *, continuou
     sense = "strict" if strict else "non-strict"
     if status in ("infeasible", "infeasible_inaccurate"):
         res.status = "not certified"
-        res.statement = _no_cert_sentence(res, As, continuous, strict, what, status)
+        res.statement = _no_cert_sentence(res, As, continuous, strict, what, status, A_fracs)
         if not strict:
             # non-strict: neutral systems need an exact conserved form, the SDP may miss it
             _try_conserved(res, As, A_fracs, continuous, solver)
@@ -510,38 +617,120 @@ def _try_conserved(res: CertificateResult, As, A_fracs, continuous: bool, solver
                         continuous, False, len(As), conserved=True)
 
 
-def _no_cert_sentence(res, As, continuous, strict, what, status) -> str:
+#: the largest size for which "none can exist" is decided on the exact characteristic polynomial
+EXACT_IMPOSSIBILITY_MAX_N = 16
+
+
+def _exact_class(F, continuous: bool) -> Optional[str]:
+    """``"unstable"`` (an eigenvalue with |l| > 1, or Re l > 0), ``"boundary"`` (none beyond,
+    one on the unit circle / the imaginary axis), ``"stable"``, or None when it cannot be
+    decided exactly here. Decided on the exact characteristic polynomial of the rational
+    matrix ``F`` (floats were taken at their exact binary value)."""
+    import sympy as sp
+
+    n = len(F)
+    if n > EXACT_IMPOSSIBILITY_MAX_N:
+        return None
+    M = sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in F])
+    if not continuous:
+        from stabcheck.linearize import exact_verdict
+
+        v = exact_verdict(M)
+        if v is None:
+            return None
+        return {"diverges": "unstable", "neutral": "boundary", "converges": "stable"}[v.verdict]
+    z = sp.Symbol("z")
+    coeffs = [sp.Rational(c) for c in sp.Poly(M.charpoly(z).as_expr(), z).all_coeffs()]
+    return _routh_class(coeffs)
+
+
+def _routh_class(c) -> Optional[str]:
+    """Roots in the open right half plane by the Routh array (exact; None on a zero pivot)."""
+    import sympy as sp
+
+    n = len(c) - 1
+    if n == 0:
+        return "stable"
+    if c[-1] == 0:
+        return "boundary" if all(x >= 0 for x in c) or all(x <= 0 for x in c) else None
+    row1, row2 = c[0::2], c[1::2]
+    rows = [row1, row2 + [sp.Integer(0)] * (len(row1) - len(row2))]
+    for _ in range(n - 1):
+        a, b = rows[-2], rows[-1]
+        if b[0] == 0:
+            return None
+        rows.append([(b[0] * a[i + 1] - a[0] * b[i + 1]) / b[0] for i in range(len(a) - 1)] + [sp.Integer(0)])
+    first = [r[0] for r in rows[: n + 1]]
+    changes = sum(1 for x, y in zip(first, first[1:]) if (x > 0) != (y > 0))
+    return "unstable" if changes > 0 else "stable"
+
+
+def _frac_product(Fs: list, word) -> list:
+    """The exact product ``A_{w_k} ... A_{w_1}`` of Fraction matrices along a switching word."""
+    n = len(Fs[0])
+    P = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+    for k in word:
+        A = Fs[int(k)]
+        P = [[sum(A[i][t] * P[t][j] for t in range(n)) for j in range(n)] for i in range(n)]
+    return P
+
+
+def _no_cert_sentence(res, As, continuous, strict, what, status, A_fracs=None) -> str:
+    """Why no certificate was found. "None can exist" is said only when it is proven exactly:
+    a map (or a repeated switching word) has an eigenvalue beyond the unit circle (discrete) or
+    in the right half plane (continuous) by its exact characteristic polynomial; "no strict one
+    can exist" only when an exact eigenvalue lies on the circle / the axis. Floating-point
+    spectral radii are reported as evidence, never as a proof."""
     key = "spectral_abscissa" if continuous else "spectral_radius"
     vals = res.evidence[key]
     worst = max(vals)
     thr = 0.0 if continuous else 1.0
     sense = "strict" if strict else "non-strict"
     base = f"No {sense} quadratic certificate: the SDP is {status.replace('_', ' ')}"
-    if worst > thr + 1e-9:
-        res.counterexample = growth_trajectory(As) if not continuous else None
+    classes = [None] * len(As)
+    if A_fracs is not None:
+        order = sorted(range(len(As)), key=lambda i: -vals[i])
+        for i in order:
+            classes[i] = _exact_class(A_fracs[i], continuous)
+            if classes[i] == "unstable":
+                break
+    res.evidence["exact_classes"] = classes
+    if "unstable" in classes:
+        i = classes.index("unstable")
+        res.counterexample = growth_trajectory([As[i]]) if not continuous else None
         g = res.counterexample
         extra = (f"; a trajectory grows by a factor 10^{g['log10_growth']:.2f} in {g['steps']} steps, so every "
                  "candidate V grows on it") if g else ""
-        return (f"{base}, and none can exist: a map has {key.replace('_', ' ')} {worst:.6g} > {thr:g}"
-                f"{extra}.")
+        edge = "outside the unit circle" if not continuous else "in the open right half plane"
+        return (f"{base}, and none can exist: map {i} has an eigenvalue {edge} (exact characteristic polynomial; "
+                f"floating-point {key.replace('_', ' ')} {vals[i]:.6g}){extra}.")
     if len(As) > 1 and not continuous:
         from stabcheck.certify.switched import jsr_lower, product
 
         lo, w, _ = jsr_lower(As, max_length=6, max_words=3000)
         res.evidence["jsr_lower"] = lo
         res.evidence["jsr_lower_word"] = w
-        if lo > 1 + 1e-9:
-            res.counterexample = growth_trajectory([product(As, w)])
-            res.counterexample["word"] = w
-            return (f"{base}, and none can exist: the switching word {w} repeated has "
-                    f"rho^(1/{len(w)}) = {lo:.6g} > 1 (the joint spectral radius exceeds 1).")
-        if strict and lo >= 1 - 1e-9:
-            return (f"{base}, and no strict one can exist: the switching word {w} has "
-                    f"rho^(1/{len(w)}) = {lo:.6g} (= 1 up to rounding).")
-    if strict and worst >= thr - 1e-9:
-        return (f"{base}, and no strict one can exist: a map has {key.replace('_', ' ')} {worst:.6g} "
-                f"(= {thr:g} up to rounding), so V is conserved along an eigenvector.")
-    return f"{base} (every single map has {key.replace('_', ' ')} <= {worst:.6g}); nothing is proven."
+        if A_fracs is not None and lo >= 1 - 1e-6 and w:
+            cls = _exact_class(_frac_product(A_fracs, w), False)
+            if cls == "unstable":
+                res.counterexample = growth_trajectory([product(As, w)])
+                res.counterexample["word"] = w
+                return (f"{base}, and none can exist: the switching word {w} repeated grows (its product has an "
+                        f"eigenvalue outside the unit circle, exactly; rho^(1/{len(w)}) = {lo:.6g}), so the "
+                        "joint spectral radius exceeds 1.")
+            if strict and cls == "boundary":
+                return (f"{base}, and no strict one can exist: the product along the switching word {w} has an "
+                        "eigenvalue on the unit circle (exactly), so V cannot decrease along it.")
+    if strict and "boundary" in classes:
+        i = classes.index("boundary")
+        edge = "on the unit circle" if not continuous else "on the imaginary axis"
+        return (f"{base}, and no strict one can exist: map {i} has an eigenvalue {edge} (exact characteristic "
+                "polynomial), so V is conserved along its eigenvector.")
+    proven = ""
+    if worst > thr - 1e-9:
+        proven = (f"; in floating point a map has {key.replace('_', ' ')} {worst:.6g}, but that is not a proof "
+                  "that none exists")
+    return f"{base} (every single map has {key.replace('_', ' ')} <= {worst:.6g}){proven}; nothing is proven."
 
 
 def certify_linear(A: Any, A_exact: Any = None, *, solver: str = "CLARABEL", strict: bool = True,
