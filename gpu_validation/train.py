@@ -375,6 +375,8 @@ def make_record(cfg: RunConfig, *, decisions: Any, history: list, checkpoints: l
     counts = {f"V{k}": (dec.count(str(k)) if dec is not None else 0) for k in (1, 2, 3)}
     final = (dict(checkpoints[-1]) if checkpoints and not outcome["diverged"]
              and checkpoints[-1]["step"] == cfg.iterations else None)
+    env = dict(environment) if environment is not None else environment_info(cfg.device)
+    env.setdefault("device_kind", device_kind(env.get("device", cfg.device)))
     trace = None
     if dec is not None:
         trace = {"decisions": dec, "divergence": encode_floats(div), "order": ords}
@@ -386,7 +388,7 @@ def make_record(cfg: RunConfig, *, decisions: Any, history: list, checkpoints: l
         "status": "diverged" if outcome["diverged"] else "finished",
         "config": asdict(cfg),
         "resolved": dict(resolved),
-        "environment": environment if environment is not None else environment_info(cfg.device),
+        "environment": env,
         "outcome": outcome,
         "iterations_done": n_done if n_done is not None else (outcome.get("diverged_at") or cfg.iterations),
         "choices": counts,
