@@ -23,7 +23,9 @@ conversion.
 
 Divergence is reported, never raised: a run stops with ``stopped="non-finite"`` when the
 state stops being finite (the last finite state is reported), and with
-``stopped="boundary"`` when the distance exceeds ``max_distance``.
+``stopped="boundary"`` when the distance exceeds ``max_distance`` times
+``max(1, ||x_0 - x*||)`` (relative to a far start, so a start at 1e300 is not "diverged" at
+its first step).
 
 Example
 -------
@@ -446,6 +448,9 @@ def simulate(game, runner: Union[str, Any], eta: float, x0: Sequence[float], ste
     precision = check_precision(precision)
     if not (max_distance > 0):
         raise BadInput(f"--max-distance must be > 0, got {max_distance}")
+    if not math.isfinite(max_distance) and precision not in (None, "float32"):
+        raise BadInput(f"--max-distance must be finite (at most 1.8e308) with --precision {precision}: "
+                       "arbitrary-precision numbers never overflow, so the run would never stop growing")
     conversion = _check_convention(game, r, convert)
 
     if precision is None or precision in ("exact", "float32"):
@@ -529,8 +534,8 @@ def _run_inner(game, r: Runner, eta, x0, steps, ar: _Arith, max_distance, batch,
     eta_n = ar.number(eta)
     x_star = ar.vector(game.equilibrium)
     x = ar.vector(x0)
-    log_max = math.log10(max_distance)
     logs = [ar.log10_norm(x - x_star)]
+    log_max = math.log10(max_distance) + max(0.0, logs[0] if math.isfinite(logs[0]) else 0.0)
     states = [x.copy()] if record_states else None
     codes: Optional[list] = [] if r.kind == "oracle" else None
     stopped = None
@@ -694,6 +699,7 @@ def simulate_many(game, runner: Union[str, Any], eta: float, X0: np.ndarray, ste
             return out
 
     d0 = dist(X)
+    max_distance = max_distance * np.maximum(1.0, np.where(np.isfinite(d0), d0, 1.0))  # relative to far starts
     dmin, dmax, dlast = d0.copy(), d0.copy(), d0.copy()
     first = np.where(d0 < FIRST_BELOW, 0, -1)
     stopped = np.zeros(B, dtype=np.int8)
