@@ -181,7 +181,8 @@ def main(argv=None) -> int:
     if a.profile:
         from torch.profiler import ProfilerActivity, profile
 
-        with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.startswith("cuda") else [])) as pr:
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.startswith("cuda") else [])
+        with profile(activities=acts) as pr:
             for _ in range(5):
                 st.step()
             sync()

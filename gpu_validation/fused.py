@@ -984,7 +984,12 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
                 break
             continue
         nrm = ft.norms()
-        lo = ft.losses(draws) if is_log else None
+        lo = None
+        if is_log:
+            try:
+                lo = ft.losses(draws)
+            except RuntimeError:  # as run_one: a failed loss evaluation reads as non-finite
+                lo = np.full((2, R), np.nan)
         is_ck = step in ck_set
         gen = ft.generate(c0.eval_n if step != n_iter else c0.final_eval_n) if is_ck else None
         lgn = ft.grad_norms() if is_log else None
@@ -1048,5 +1053,6 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
     return out
 
 
-__all__ = ["FusedTrainer", "FusedOpt", "train_fused", "record_kwargs", "group_key", "stacked_ok", "GROUP_FIELDS", "STACKED_FIELDS",
+__all__ = ["FusedTrainer", "FusedOpt", "train_fused", "record_kwargs", "group_key", "stacked_ok", "GROUP_FIELDS",
+           "STACKED_FIELDS",
            "SCHEDULE_FIELDS"]
