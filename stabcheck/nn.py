@@ -53,8 +53,11 @@ frozen-``v`` map (see :mod:`stabcheck.optimizers`).
 
 Eigenvalues
 -----------
-The operator ``u -> dF(z) u`` is one :func:`torch.func.jvp` through ``F`` per application
-(forward-over-reverse; no Jacobian is formed). ARPACK (:func:`scipy.sparse.linalg.eigs`,
+The operator ``u -> dF(z) u`` is a Jacobian-vector product through ``F``; no Jacobian is
+formed. By default (``jvp="auto"``) it is the reverse-mode derivative of the linear function
+``w -> dF(z)^T w``, whose graph is built once through the map, so each product is one backward
+pass; ``jvp="forward"`` runs one :func:`torch.func.jvp` (forward-over-reverse) per product
+instead. Both are exact; the tests check both against dense Jacobians. ARPACK (:func:`scipy.sparse.linalg.eigs`,
 ``which="LM"``) runs on that operator itself, so the eigenvalues returned are those of largest
 **modulus** ``|lambda|`` (the ones that decide growth), not of largest ``|lambda - 1|``: a
 shift ``(A - I) / eta`` leaves the Krylov space unchanged but would select large ``|mu|``
@@ -474,6 +477,12 @@ def _order(w: np.ndarray, which: str) -> np.ndarray:
     return np.lexsort((-w.imag, -np.abs(w)))
 
 
+def default_ncv(n: int, k: int) -> int:
+    """ARPACK's Krylov dimension: ``max(2k + 1, 40)``, below ``n`` (40 vectors of a 2 x 100k
+    state are 64 MB; fewer restarts on the clustered spectra of neural GAN maps)."""
+    return min(n - 1, max(2 * k + 1, 40))
+
+
 def jvp_eigs(apply: Callable[[np.ndarray], np.ndarray], n: int, k: int, which: str = "LM", *,
              tol: float = 1e-10, residual_tol: float = 1e-8, ncv: Optional[int] = None,
              max_matvecs: int = 5000, seed: int = 0, keep_vectors: bool = False) -> EigenSet:
@@ -490,7 +499,7 @@ def jvp_eigs(apply: Callable[[np.ndarray], np.ndarray], n: int, k: int, which: s
         raise BadInput(f"k must be an integer >= 1, got {k!r}")
     if k >= n - 1:
         raise BadInput(f"k={k} eigenvalues need k < dim - 1 = {n - 1} (the operator has dimension {n})")
-    ncv = int(ncv) if ncv is not None else min(n - 1, max(2 * k + 1, 20))
+    ncv = int(ncv) if ncv is not None else default_ncv(n, k)
     if not k + 2 <= ncv <= n:
         raise BadInput(f"ncv={ncv} must satisfy k + 2 <= ncv <= {n}")
     op = LinearOperator((n, n), matvec=lambda u: apply(np.asarray(u, dtype=np.float64).reshape(-1)),
@@ -522,7 +531,7 @@ def jvp_eigs(apply: Callable[[np.ndarray], np.ndarray], n: int, k: int, which: s
     done: dict = {}
     for i in range(w.size):
         key = (w[i].real, -w[i].imag)
-        if key in done:  # the conjugate of a pair already checked: same residual (A is real)
+        if w[i].imag != 0 and key in done:  # the conjugate of a pair already checked: same residual (A is real)
             res[i] = done[key]
             continue
         v = V[:, i]
@@ -660,7 +669,8 @@ def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
                 k: int = 6, tol: float = 1e-6, residual_tol: Optional[float] = None,
                 arpack_tol: Optional[float] = None, ncv: Optional[int] = None, max_matvecs: int = 5000,
                 field_k: int = 2, seed: int = 0, keep_vectors: bool = False,
-                v1: Optional[Callable] = None, v2: Optional[Callable] = None) -> UpdateMapSpectrum:
+                v1: Optional[Callable] = None, v2: Optional[Callable] = None,
+                jvp: str = "auto") -> UpdateMapSpectrum:
     """The spectrum of ``F(z) = rule.step(z, FieldFns(v, n_gen, dim, "torch"), eta)`` at the
     state ``z = (x, rule memory, opt_state)`` (the core of :func:`update_map_spectrum`).
 
@@ -670,8 +680,15 @@ def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
     rule's memory (optimistic GDA's last field value) starts at :meth:`UpdateRule.init`'s
     value ``v(x)``. ``field_k`` eigenvalues of ``dv/dx`` are computed with ``which="LR"`` and
     ``"LM"`` (0: skip). ``v1`` / ``v2``: the partial fields computed directly (optional, see
-    :class:`~stabcheck.rules.FieldFns`). Tolerances: see :func:`update_map_spectrum`.
+    :class:`~stabcheck.rules.FieldFns`). ``jvp``: how ``dF(z) u`` is computed -
+    ``"forward"`` (:func:`torch.func.jvp`, forward-over-reverse, the map re-run per product),
+    ``"double-backward"`` (build the graph of ``w -> dF(z)^T w`` once; each product is one
+    backward pass of that linear function, exact, about 1.7x faster on MLP GANs), ``"auto"``
+    (double-backward, forward mode if the graph cannot be built). Tolerances: see
+    :func:`update_map_spectrum`.
     """
+    if jvp not in ("auto", "forward", "double-backward"):
+        raise BadInput(f"jvp must be auto, forward or double-backward, got {jvp!r}")
     t_start = time.perf_counter()
     eta = _pos("eta", eta)
     tol = _pos("tol", tol)
@@ -697,12 +714,43 @@ def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
 
     count = {"map": 0, "field": 0}
 
+    modes = {}
+
     def make_apply(fn, point, key):
+        def tangent(u):
+            return torch.from_numpy(np.ascontiguousarray(u, dtype=np.float64)).to(device)
+
+        if jvp in ("auto", "double-backward"):
+            # J u as the reverse-mode derivative of the linear function w -> J^T w, whose graph
+            # is built once: every JVP is then one backward pass (no Python re-tracing)
+            try:
+                with torch.enable_grad():
+                    p = point.detach().clone().requires_grad_(True)
+                    out = fn(p)
+                    w = torch.zeros_like(out, requires_grad=True)
+                    (gT,) = torch.autograd.grad(out, p, w, create_graph=True)
+                if not gT.requires_grad:
+                    raise RuntimeError("J^T w does not depend on w")
+
+                def apply(u):
+                    count[key] += 1
+                    (jt,) = torch.autograd.grad(gT, w, tangent(u), retain_graph=True, allow_unused=True)
+                    if jt is None:
+                        return np.zeros(point.numel())
+                    return jt.detach().cpu().numpy().astype(np.float64)
+
+                modes[key] = "double-backward"
+                return apply
+            except (RuntimeError, NotImplementedError) as exc:
+                if jvp == "double-backward":
+                    raise BadInput(f"jvp='double-backward' is not available for this map: {_one_line(exc)}") from None
+
         def apply(u):
             count[key] += 1
-            t = torch.from_numpy(np.ascontiguousarray(u, dtype=np.float64)).to(device)
-            _, jt = torch.func.jvp(fn, (point,), (t,))
+            _, jt = torch.func.jvp(fn, (point,), (tangent(u),))
             return jt.detach().cpu().numpy().astype(np.float64)
+
+        modes[key] = "forward (torch.func.jvp)"
         return apply
 
     es = jvp_eigs(make_apply(step, z0, "map"), N, k, "LM", tol=arpack_tol, residual_tol=residual_tol,
@@ -728,11 +776,11 @@ def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
         rule=short_spec(rule), optimizer=summarize_optimizer(rule.optimizer),
         optimizer_source=optimizer_source or {"source": "spec"}, eta=eta, n_gen=int(n_gen),
         n_disc=int(dim - n_gen), state_dim=int(N), k=int(k), tol=tol, residual_tol=residual_tol,
-        arpack_tol=arpack_tol, ncv=ncv if ncv is not None else min(N - 1, max(2 * k + 1, 20)),
+        arpack_tol=arpack_tol, ncv=ncv if ncv is not None else default_ncv(N, k),
         eigenvalues=es.eigenvalues, residuals=es.residuals, converged=es.converged,
         arpack_status=es.arpack_status, matvecs=count["map"], field=fres, field_matvecs=count["field"],
         seconds={"map": round(t_map, 4), "field": round(t_field, 4), "total": round(t_map + t_field, 4)},
-        device=str(device), vectors=es.vectors)
+        device=str(device), vectors=es.vectors, extra={"jvp_mode": modes})
 
 
 def _pos(name: str, v) -> float:
@@ -878,7 +926,7 @@ def update_map_spectrum(generator, discriminator, losses=None, batch=None, *, sa
                         k: int = 6, tol: float = 1e-6, residual_tol: Optional[float] = None,
                         arpack_tol: Optional[float] = None, ncv: Optional[int] = None,
                         max_matvecs: int = 5000, field_k: int = 2, device: Any = None,
-                        keep_vectors: bool = False) -> UpdateMapSpectrum:
+                        keep_vectors: bool = False, jvp: str = "auto") -> UpdateMapSpectrum:
     """The ``k`` eigenvalues of largest modulus of the update map's Jacobian at the current
     parameters of a PyTorch GAN (module docstring for the map, the signs and the solver).
 
@@ -923,12 +971,15 @@ def update_map_spectrum(generator, discriminator, losses=None, batch=None, *, sa
         ``k`` eigenvalues (``k < state_dim - 1``); ``tol`` on ``|lambda|`` for the outcome
         (default 1e-6); a pair is converged when its residual is ``<= residual_tol *
         max(1, |lambda|)`` (default ``tol / 10``); ARPACK's own tolerance (default
-        ``min(1e-10, residual_tol / 100)``), Krylov dimension (default ``max(2k + 1, 20)``)
+        ``min(1e-10, residual_tol / 100)``), Krylov dimension (default ``max(2k + 1, 40)``)
         and matvec budget.
     field_k : int
         Eigenvalues of the field Jacobian to compute with ``LR`` and with ``LM`` (0: skip).
     device : torch device, optional
         Where the float64 copies live and the JVPs run (default CPU).
+    jvp : ``"auto"`` | ``"forward"`` | ``"double-backward"``
+        How the Jacobian-vector products are computed (:func:`analyze_map`); the mode used is
+        reported in ``to_dict()["jvp_mode"]``.
 
     Returns
     -------
@@ -948,7 +999,7 @@ def update_map_spectrum(generator, discriminator, losses=None, batch=None, *, sa
     res = analyze_map(pm.v, pm.x, pm.n_gen, pm.rule, eta=pm.eta, opt_state=pm.opt_state,
                       optimizer_source=pm.optimizer_source, k=k, tol=tol, residual_tol=residual_tol,
                       arpack_tol=arpack_tol, ncv=ncv, max_matvecs=max_matvecs, field_k=field_k,
-                      keep_vectors=keep_vectors, v1=pm.fns.V1, v2=pm.fns.V2)
+                      keep_vectors=keep_vectors, v1=pm.fns.V1, v2=pm.fns.V2, jvp=jvp)
     res.seconds["prepare"] = round(t_prep, 4)
     res.seconds["total"] = round(res.seconds["total"] + t_prep, 4)
     return res

@@ -210,3 +210,15 @@ def test_sampler_is_seeded_and_float32_modules_are_analysed_in_float64():
     assert next(G.parameters()).dtype == torch.float32  # the modules are not modified
     pm = prepare_map(G, D, LOSSES, sampler=sampler, seed=7, eta=0.3)
     assert pm.z.dtype == torch.float64
+
+
+def test_jvp_modes_agree():
+    """The double-backward products (default) and torch.func.jvp give the same spectrum."""
+    G, D, og, od = trained("adam", steps=3)
+    kw = dict(rule="alt:n_d=2", optimizer=(og, od), k=4, arpack_tol=1e-13, field_k=1)
+    a = update_map_spectrum(G, D, LOSSES, batch(), jvp="double-backward", **kw)
+    b = update_map_spectrum(G, D, LOSSES, batch(), jvp="forward", **kw)
+    assert a.to_dict()["jvp_mode"]["map"] == "double-backward"
+    assert b.to_dict()["jvp_mode"]["map"].startswith("forward")
+    np.testing.assert_allclose(a.eigenvalues, b.eigenvalues, atol=1e-10)
+    np.testing.assert_allclose(a.field["largest_real_part"], b.field["largest_real_part"], atol=1e-10)
