@@ -28,7 +28,7 @@ import sympy as sp
 
 from stabcheck.errors import BadInput
 from stabcheck.games.gaussexp import (GaussExp, TorchGaussExp, gaussexp_mpmath,
-                                      gaussexp_numpy)
+                                      gaussexp_numpy, is_smooth)
 
 CONVENTIONS = ("mescheder", "thesis")
 
@@ -222,7 +222,7 @@ def lambdify_vector(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], back
         for name, g in table.items():
             (t,) = g.variables
             gn = sp.lambdify(t, g.expr, modules="numpy")
-            mods[name] = functools.partial(_np_ge, gn)
+            mods[name] = functools.partial(_np_ge, gn, is_smooth(g))
         fns = [sp.lambdify(syms, e, modules=[mods, "numpy"]) for e in exprs]
 
         def f_np(x):
@@ -259,8 +259,8 @@ def lambdify_vector(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], back
     raise ValueError(f"unknown backend {backend!r}")
 
 
-def _np_ge(g, m, q):
-    return gaussexp_numpy(g, m, q)
+def _np_ge(g, smooth, m, q):
+    return gaussexp_numpy(g, m, q, smooth)
 
 
 def _torch_printer():

@@ -10,9 +10,19 @@ Derivatives follow the heat equation (exact, no quadrature):
 At an equilibrium of the built-in games the variance argument is 0, so Jacobians there are
 exact (sympy) even though the game involves expectations.
 
-Numeric forms: numpy and mpmath use Gauss-Hermite quadrature (:data:`N_NODES` nodes, exact
-for polynomials of degree < 2*N_NODES); torch uses the same quadrature in the forward pass and
-the heat-equation identities in the backward pass, so autodiff is well defined at ``q = 0``.
+Numeric forms. For a standard deviation ``s = sqrt(q) <= 1`` numpy and torch use
+Gauss-Hermite quadrature (:data:`N_NODES` nodes; error below 1e-15 for the built-in losses).
+For ``s > 1`` the losses' features (the kinks and bends of ``log sigmoid`` and the hinge, at
+``|t| <= 1``, with a width of order 1) sit on a scale ``1/s`` in the normalized variable, where
+Gauss-Hermite converges slowly (48 nodes err by 1.6e-7 at ``(m, s) = (2, 3)``), so a composite
+Gauss-Legendre rule is used on ``u in [-12, 12]`` with breakpoints at ``(k - m) / s`` for
+``k in (-8, -1, 0, 1, 8)`` and at ``u in (-6, -3, 0, 3, 6)`` (:data:`PANEL_NODES` nodes a
+panel; the Gaussian tail beyond 12 is below 1e-31 of the integrand's scale). Losses with kinks
+(``Min``, ``Max``, ``Abs``: the hinge) use the composite rule at every ``s > 0``. mpmath uses adaptive tanh-sinh quadrature
+(``mpmath.quad``) split at the same breakpoints, accurate to the working precision. The tests
+compare all three with ``mpmath.quad`` at 30 digits for ``|psi|`` up to 10. torch uses the
+numpy rule in the forward pass and the heat-equation identities in the backward pass, so
+autodiff is well defined at ``q = 0``.
 """
 
 from __future__ import annotations
@@ -22,8 +32,16 @@ import functools
 import numpy as np
 import sympy as sp
 
-#: Gauss-Hermite nodes used by the numeric backends
+#: Gauss-Hermite nodes used by the numeric backends (for s = sqrt(q) <= 1)
 N_NODES = 48
+#: Gauss-Legendre nodes per panel of the composite rule (for s > 1)
+PANEL_NODES = 24
+#: feature points of the losses in t (kinks, bends); breakpoints of the composite rule
+FEATURES = (-8.0, -1.0, 0.0, 1.0, 8.0)
+#: the composite rule integrates over |u| <= U_MAX (N(0, 1) mass beyond: < 1e-32)
+U_MAX = 12.0
+#: fixed breakpoints in u (the Gaussian's own scale)
+U_BREAKS = (-6.0, -3.0, 0.0, 3.0, 6.0)
 
 
 class GaussExp(sp.Function):
@@ -69,13 +87,58 @@ def _hermite(n: int):
     return u, w / np.sqrt(2 * np.pi)
 
 
-def gaussexp_numpy(g, m, q):
-    """numpy implementation (vectorised over m, q)."""
+@functools.lru_cache(maxsize=4)
+def _legendre(n: int):
+    return np.polynomial.legendre.leggauss(n)
+
+
+def composite_nodes(m: np.ndarray, s: np.ndarray, xp=np):
+    """Nodes ``u`` and weights (the N(0, 1) density folded in) of the composite rule, per
+    element of ``m``, ``s`` (shape ``(..., P * PANEL_NODES)``); ``xp`` is numpy or torch."""
+    x, w = _legendre(PANEL_NODES)
+    if xp is np:
+        feats = np.stack([(k - m) / s for k in FEATURES] + [np.full(m.shape, u) for u in U_BREAKS], axis=-1)
+        lo = np.full(m.shape + (1,), -U_MAX)
+        hi = np.full(m.shape + (1,), U_MAX)
+        br = np.sort(np.clip(np.concatenate([lo, feats, hi], axis=-1), -U_MAX, U_MAX), axis=-1)
+        xt, wt = x, w
+    else:
+        feats = xp.stack([(k - m) / s for k in FEATURES] + [xp.full(m.shape, u, dtype=m.dtype) for u in U_BREAKS],
+                         dim=-1)
+        lo = xp.full(m.shape + (1,), -U_MAX, dtype=m.dtype)
+        hi = xp.full(m.shape + (1,), U_MAX, dtype=m.dtype)
+        br = xp.sort(xp.clamp(xp.cat([lo, feats, hi], dim=-1), -U_MAX, U_MAX), dim=-1).values
+        xt, wt = xp.as_tensor(x, dtype=m.dtype), xp.as_tensor(w, dtype=m.dtype)
+    a, b = br[..., :-1, None], br[..., 1:, None]  # (..., P, 1)
+    half = (b - a) / 2
+    u = a + half * (xt + 1)
+    dens = (np.exp(-u * u / 2) if xp is np else xp.exp(-u * u / 2)) / np.sqrt(2 * np.pi)
+    ww = half * wt * dens
+    return u.reshape(u.shape[:-2] + (-1,)), ww.reshape(ww.shape[:-2] + (-1,))
+
+
+def is_smooth(g: sp.Lambda) -> bool:
+    """False for a loss with kinks (Min, Max, Abs, Piecewise, ...): Gauss-Hermite converges
+    slowly on those at every scale, so the composite rule is used for every ``s > 0``."""
+    return not g.expr.has(sp.Min, sp.Max, sp.Abs, sp.Heaviside, sp.Piecewise, sp.sign)
+
+
+def gaussexp_numpy(g, m, q, smooth: bool = True):
+    """numpy implementation (vectorised over m, q); ``smooth=False`` for kinked losses."""
     u, w = _hermite(N_NODES)
-    m = np.asarray(m, dtype=float)
-    s = np.sqrt(np.maximum(np.asarray(q, dtype=float), 0.0))
+    m, s = np.broadcast_arrays(np.asarray(m, dtype=float), np.sqrt(np.maximum(np.asarray(q, dtype=float), 0.0)))
     vals = g(m[..., None] + s[..., None] * u)
-    return np.sum(np.asarray(vals) * w, axis=-1)
+    out = np.array(np.sum(np.asarray(vals) * w, axis=-1), dtype=float)
+    wide = s > (1 if smooth else 0)
+    if np.any(wide):
+        mw, sw = m[wide], s[wide]
+        uc, wc = composite_nodes(mw, sw)
+        vals = np.asarray(g(mw[..., None] + sw[..., None] * uc), dtype=float)
+        res = np.sum(vals * wc, axis=-1)
+        if out.ndim == 0:
+            return res.reshape(())
+        out[wide] = res
+    return out
 
 
 @functools.lru_cache(maxsize=8)
@@ -98,14 +161,16 @@ def _hermite_mp(n: int, dps: int):
 
 
 def gaussexp_mpmath(g, m, q):
-    """mpmath implementation (Gauss-Hermite at the working precision)."""
+    """mpmath implementation: adaptive tanh-sinh quadrature (``mpmath.quad``) split at the
+    losses' feature points, accurate to the working precision."""
     import mpmath as mp
 
     if q == 0:
         return g(m)
-    nodes, weights = _hermite_mp(24, mp.mp.dps)
     s = mp.sqrt(q)
-    return mp.fsum(w_ * g(m + s * u_) for u_, w_ in zip(nodes, weights))
+    c = 1 / mp.sqrt(2 * mp.pi)
+    pts = sorted({(mp.mpf(k) - m) / s for k in FEATURES})
+    return mp.quad(lambda u: g(m + s * u) * mp.exp(-u * u / 2) * c, [-mp.inf] + pts + [mp.inf])
 
 
 class TorchGaussExp:
@@ -113,6 +178,7 @@ class TorchGaussExp:
 
     def __init__(self, g: sp.Lambda):
         self.g = g
+        self.smooth = is_smooth(g)
         self._fns: dict[int, object] = {}
 
     def fn(self, k: int):
@@ -140,7 +206,16 @@ def _ge_apply(obj: TorchGaussExp, k: int, m, q):
             s = torch.sqrt(torch.clamp(q, min=0.0))
             vals = obj.fn(k)(m.unsqueeze(-1) + s.unsqueeze(-1) * ut)
             vals = torch.as_tensor(vals, dtype=m.dtype) if not torch.is_tensor(vals) else vals
-            return torch.sum(vals * wt, dim=-1)
+            out = torch.sum(vals * wt, dim=-1)
+            wide = s > (1 if obj.smooth else 0)
+            if bool(torch.any(wide)):
+                mw, sw = m[wide], s[wide]
+                uc, wc = composite_nodes(mw, sw, xp=torch)
+                v2 = obj.fn(k)(mw.unsqueeze(-1) + sw.unsqueeze(-1) * uc)
+                v2 = torch.as_tensor(v2, dtype=m.dtype) if not torch.is_tensor(v2) else v2
+                out = out.clone()
+                out[wide] = torch.sum(torch.broadcast_to(v2, uc.shape) * wc, dim=-1)
+            return out
 
         @staticmethod
         def setup_context(ctx, inputs, output):
