@@ -783,6 +783,38 @@ class FusedTrainer:
         d = {n: v[k] for n, v in self.dlay.views(self.dflat).items()}
         return g, d
 
+    def run_optim_state(self, r: int) -> dict:
+        """Run ``r``'s optimizer state as ``torch.optim`` state dicts (CPU copies), in the format
+        of :meth:`gpu_validation.train.Trainer.snapshot`'s ``"optim"`` entry, so that
+        :mod:`gpu_validation.spectrum` analyses the map that trained (Adam's / RMSProp's
+        moments and step count, the run's own learning rate)."""
+        k = int(self.pos[r])
+        out = {}
+        kind = None
+        for who, opt, lay, flat in (("g", self.opt_g, self.glay, self.gflat), ("d", self.opt_d, self.dlay, self.dflat)):
+            kind = next(n for n, a, b in opt.ranges if a <= k < b)
+            params = [v[k].detach().cpu().clone() for v in lay.views(flat).values()]
+            if kind == "adam":
+                t_opt = torch.optim.Adam(params, lr=opt.lr, betas=(FusedOpt.B1, FusedOpt.B2), eps=FusedOpt.EPS)
+            elif kind == "rmsprop":
+                t_opt = torch.optim.RMSprop(params, lr=opt.lr, alpha=FusedOpt.ALPHA, eps=FusedOpt.EPS)
+            else:
+                t_opt = torch.optim.SGD(params, lr=opt.lr)
+            step = float(opt.t[k])
+            if kind != "sgd" and step > 0:
+                mv = {n: v[k].detach().cpu().clone() for n, v in lay.views(opt.m).items()} if opt.m is not None else None
+                vv = {n: v[k].detach().cpu().clone() for n, v in lay.views(opt.v).items()}
+                for p_, name in zip(params, lay.names):
+                    st = {"step": torch.tensor(step)}
+                    if kind == "adam":
+                        st.update(exp_avg=mv[name].to(p_.dtype), exp_avg_sq=vv[name].to(p_.dtype))
+                    else:
+                        st.update(square_avg=vv[name].to(p_.dtype))
+                    t_opt.state[p_] = st
+            out[who] = t_opt.state_dict()
+        out["kind"] = kind
+        return out
+
     def run_buffers(self, r: int) -> dict:
         """Run ``r``'s discriminator buffers (spectral norm's ``u`` vectors; empty without SN)."""
         k = int(self.pos[r])
@@ -1021,7 +1053,7 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
                 if states:
                     g, d = ft.run_params(r)
                     sts[r][step] = {"gp": _cpu(g), "dp": _cpu(d), "db": _cpu(ft.run_buffers(r)),
-                                    "draws": ft.run_draws(draws, r),
+                                    "draws": ft.run_draws(draws, r), "optim": ft.run_optim_state(r),
                                     "choice": f"V{int(c[r])}", "step": step}
     if bar is not None:
         bar.close()
@@ -1049,6 +1081,7 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
                          "data_kind": ft.data_kind, "n_params_g": int(ft.glay.total),
                          "n_params_d": int(ft.dlay.total)},
             "device": str(ft.device), "fused_runs": R, "engine": ft.engine, "wall_s": round(wall / R, 3),
+            "data_shape": tuple(ft.data_shape),
         })
     return out
 

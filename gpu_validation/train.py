@@ -266,6 +266,8 @@ class Trainer:
         copies): enough to rebuild the one-step update map for :mod:`gpu_validation.spectrum`."""
         cpu = lambda d: {k: v.detach().cpu().clone() for k, v in d.items()}  # noqa: E731
         return {"gp": cpu(self.gp), "dp": cpu(self.dp), "db": cpu(self.db), "draws": cpu(draws),
+                "optim": {"kind": self.optimizer_name, "g": _cpu_state_dict(self.opt_g.state_dict()),
+                          "d": _cpu_state_dict(self.opt_d.state_dict())},
                 "choice": choice.value, "step": self.step_i}
 
     def generate(self, n: int, seed: int) -> Any:
@@ -275,6 +277,18 @@ class Trainer:
         z = torch.randn(n, self.pair.latent, generator=g).to(self.device)
         with torch.no_grad():
             return self.pair.gen_forward(self.gp, z).cpu()
+
+
+def _cpu_state_dict(sd: dict) -> dict:
+    """A ``torch.optim`` state dict with every tensor copied to the CPU (a snapshot, not a view)."""
+    import copy
+
+    import torch
+
+    out = copy.deepcopy({k: v for k, v in sd.items() if k != "state"})
+    out["state"] = {i: {k: (v.detach().cpu().clone() if torch.is_tensor(v) else v) for k, v in st.items()}
+                    for i, st in sd["state"].items()}
+    return out
 
 
 def _finite_and_bounded(tr: Trainer) -> tuple[bool, str | None, float, float]:
@@ -497,18 +511,8 @@ def run_one(cfg: RunConfig, out_dir: Optional[Path] = None, *, progress: bool = 
     spectrum = []
     if cfg.spectrum and done and last_draws is not None:
         spectrum.append(final_spectrum(tr, last_draws, cfg))
-    if out_dir is not None and samples:
-        sd = Path(out_dir) / "samples"
-        sd.mkdir(parents=True, exist_ok=True)
-        with atomic_path(sd / f"{cfg.run_id}.npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, steps=np.array(sorted(samples)),
-                                    **{f"s{k}": v for k, v in samples.items()})
-    if out_dir is not None and states:
-        sd = Path(out_dir) / "states"
-        sd.mkdir(parents=True, exist_ok=True)
-        with atomic_path(sd / f"{cfg.run_id}.pt") as tmp:
-            torch.save(states, tmp)
+    if out_dir is not None:
+        save_samples_states(out_dir, cfg, samples, states)
     dyn = tr.method.is_dyn
     return make_record(
         cfg, decisions=tr.decisions, history=history, checkpoints=checkpoints, outcome=outcome,
@@ -518,6 +522,42 @@ def run_one(cfg: RunConfig, out_dir: Optional[Path] = None, *, progress: bool = 
         environment=environment_info(tr.device, trainer="sequential"),
         max_param_norm_ratio=max_norm / tr.x0_norm if tr.x0_norm > 0 else float("nan"),
         spectrum=spectrum, wall_s=time.time() - t0)
+
+
+def save_samples_states(out_dir, cfg: RunConfig, samples: dict, states: dict) -> None:
+    """Checkpoint samples to ``out_dir/samples/<id>.npz`` and snapshots to ``out_dir/states/<id>.pt``
+    (atomically; nothing is written for an empty dict)."""
+    import torch
+
+    if samples:
+        sd = Path(out_dir) / "samples"
+        sd.mkdir(parents=True, exist_ok=True)
+        with atomic_path(sd / f"{cfg.run_id}.npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, steps=np.array(sorted(samples)), **{f"s{k}": v for k, v in samples.items()})
+    if states:
+        sd = Path(out_dir) / "states"
+        sd.mkdir(parents=True, exist_ok=True)
+        with atomic_path(sd / f"{cfg.run_id}.pt") as tmp:
+            torch.save(states, tmp)
+
+
+def state_spectrum(cfg: RunConfig, state: dict, data_kind: str, data_shape: tuple) -> dict:
+    """The spectrum entry of a checkpoint snapshot: the map that trained when the snapshot holds
+    the optimizer's state (every snapshot of this harness does), via
+    :func:`gpu_validation.spectrum.analyze_state`. Failures are ``inconclusive`` entries."""
+    from gpu_validation import gans, methods, models
+    from gpu_validation import spectrum as spec_mod
+
+    try:
+        gan = gans.make_gan(cfg.gan)
+        pair = models.build(cfg.model if cfg.model != "auto" else "mlp", data_shape, sn=gan.arch.get("sn", False),
+                            width=cfg.width, latent=cfg.latent, seed=cfg.seed)
+        return spec_mod.analyze_state(gan, pair, methods.make_method(cfg.method, data_kind, bounded=gan.bounded),
+                                      state, eta=cfg.lr, k=cfg.spectrum_k, perturb=cfg.perturb)
+    except Exception as exc:  # noqa: BLE001 - inconclusive, never a result
+        return {"step": int(state.get("step", cfg.iterations)), "status": "inconclusive",
+                "reason": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 def final_spectrum(tr: Trainer, draws: dict, cfg: RunConfig) -> dict:
@@ -541,45 +581,6 @@ def _num(v: float) -> Optional[float]:
     return v if math.isfinite(v) else None
 
 
-def _batched_spectrum(cfg: RunConfig, rec: dict, out: Path) -> None:
-    """Spectrum of a batched run's final state (from its saved states), if asked."""
-    if not (cfg.spectrum and rec["final"] is not None):
-        return
-    import torch
-
-    from gpu_validation import gans, methods, models
-    from gpu_validation import spectrum as spec_mod
-
-    try:
-        states = torch.load(out / "states" / f"{cfg.run_id}.pt", weights_only=False)
-        gan = gans.make_gan(cfg.gan)
-        shape = (2,) if rec["resolved"]["data_kind"] == "2d" else \
-            __import__("gpu_validation.data", fromlist=["load"]).load(cfg.dataset, cfg.data_root).shape
-        pair = models.build(cfg.model if cfg.model != "auto" else "mlp", shape, sn=gan.arch.get("sn", False),
-                            width=cfg.width, latent=cfg.latent, seed=cfg.seed)
-        rec["spectrum"] = [spec_mod.analyze_state(
-            gan, pair, methods.make_method(cfg.method, rec["resolved"]["data_kind"], bounded=gan.bounded),
-            states[max(states)], eta=cfg.lr, k=cfg.spectrum_k, perturb=cfg.perturb)]
-    except Exception as exc:  # noqa: BLE001 - inconclusive, never a result
-        rec["spectrum"] = [{"step": cfg.iterations, "status": "inconclusive",
-                            "reason": f"{type(exc).__name__}: {exc}"[:300]}]
-
-
-def _from_batched(cfg: RunConfig, rec: dict) -> dict:
-    """A record from :func:`gpu_validation.batched.run_batched` (schema 1 layout) -> schema 2."""
-    rec = dict(rec)
-    rec["schema_version"] = SCHEMA_VERSION
-    rec["id"] = cfg.run_id
-    env = dict(rec.get("environment", {}))
-    env.setdefault("device_kind", device_kind(env.get("device", cfg.device)))
-    env.setdefault("host", platform.node())
-    env.setdefault("trainer", "batched")
-    rec["environment"] = env
-    rec["trace"] = None
-    rec["trace_note"] = "the batched trainer keeps no per-iteration decisions (window counts only)"
-    return rec
-
-
 def write_record(out_dir: str | Path, rec: dict) -> Path:
     """Validate ``rec`` (when jsonschema is installed) and write it atomically to
     ``out_dir/records/<id>.json``; return the path."""
@@ -597,18 +598,13 @@ def record_path(out_dir: Path, cfg: RunConfig) -> Path:
 
 
 def _batch_key(cfg: RunConfig, data_kind: str):
-    from gpu_validation import gans, methods
-
-    if gans.make_gan(cfg.gan).arch.get("sn"):
-        return None
-    opts = methods.dyn_options(cfg.method, data_kind)
-    if opts.get("decide_on") == "prob":
-        return None  # the batched trainer does not tell the method whether the GAN is bounded
-    tr = tuple(t.name for t in methods.make_method(cfg.method, data_kind, bounded=False).transforms)
+    """Configurations with equal keys go to one fused task: the fused trainer
+    (:func:`gpu_validation.fused.train_fused`) takes data sets, GAN classes, methods and seeds
+    in one program and sub-groups what it cannot stack (field transforms, DCGAN)."""
     d = asdict(cfg)
-    for f in ("method", "seed", "spectrum", "perturb", "spectrum_k"):
+    for f in ("dataset", "gan", "method", "seed", "spectrum", "perturb", "spectrum_k"):
         d.pop(f)
-    return (tuple(sorted((k, str(v)) for k, v in d.items())), tr)
+    return (tuple(sorted((k, str(v)) for k, v in d.items())), data_kind)
 
 
 @dataclass
@@ -633,11 +629,18 @@ def run_task(task: Task) -> list[dict]:
     (out / "records").mkdir(parents=True, exist_ok=True)
     recs = []
     if task.batched:
-        from gpu_validation import batched as bmod
+        from gpu_validation import fused
 
-        for cfg, rec in zip(task.cfgs, bmod.run_batched(task.cfgs, out, cache={}, progress=False)):
-            rec = _from_batched(cfg, rec)
-            _batched_spectrum(cfg, rec, out)
+        pieces = fused.train_fused(task.cfgs, device=task.cfgs[0].device, cache={}, out_dir=out, progress=False)
+        for piece in pieces:
+            cfg = piece["cfg"]
+            save_samples_states(out, cfg, piece["samples"], piece["states"])
+            spectrum = []
+            if cfg.spectrum and piece["status"] == "finished" and piece["states"]:
+                last = piece["states"][max(piece["states"])]
+                res = piece["resolved"]
+                spectrum = [state_spectrum(cfg, last, res["data_kind"], tuple(piece.get("data_shape") or (2,)))]
+            rec = make_record(cfg, **fused.record_kwargs(piece), spectrum=spectrum)
             write_record(out, rec)
             recs.append(rec)
     else:

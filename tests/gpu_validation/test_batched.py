@@ -58,4 +58,5 @@ def test_run_batched_records_validate_and_match_sequential(tmp_path):
         assert schema.errors(b) == []
         assert b["choices"] == s["choices"]
         assert b["final"]["w1"] == pytest.approx(s["final"]["w1"], rel=1e-3)
-        assert ("batched_runs" in b["environment"]) == (b["config"]["gan"] == "bce")  # sn runs sequentially
+        assert b["environment"]["trainer"] == "fused" and b["environment"]["batched_runs"] >= 2  # sn fused too
+        assert b["trace"] is not None and b["trace"]["decisions"] == s["trace"]["decisions"]

@@ -246,3 +246,25 @@ def test_fused_on_cuda_equals_cpu():
         rec = run_one(cfg)
         assert p["choices"] == rec["choices"] and p["device"].startswith("cuda")
         assert p["final"]["w1"] == pytest.approx(rec["final"]["w1"], rel=1e-3)
+
+
+def test_run_optim_state_equals_the_one_by_one_optimizers_float64():
+    """A fused run's optimizer snapshot (what the spectrum analyses) is the one-by-one run's
+    torch.optim state: moments, step counts and hyperparameters, for Adam and RMSProp runs and
+    a player left idle (alt:n_d=1,n_g=3)."""
+    cfgs = [config_from_profile("test", dataset=d, gan=g, method=m, seed=s)
+            for g in ("bce", "wgan-gp") for m, d, s in RUNS]
+    ft, seq = _compare(cfgs, 7)
+    for r, t in enumerate(seq):
+        snap = ft.run_optim_state(r)
+        assert snap["kind"] == t.optimizer_name
+        for who, opt, params in (("g", t.opt_g, t.gp), ("d", t.opt_d, t.dp)):
+            ref = opt.state_dict()
+            got = snap[who]
+            for key in ("lr", "eps") + (("betas",) if t.optimizer_name == "adam" else ("alpha",)):
+                assert got["param_groups"][0][key] == pytest.approx(ref["param_groups"][0][key])
+            assert sorted(got["state"]) == sorted(ref["state"])
+            for i, st in ref["state"].items():
+                for k, v in st.items():
+                    torch.testing.assert_close(torch.as_tensor(got["state"][i][k]).double(),
+                                               torch.as_tensor(v).double(), rtol=1e-9, atol=1e-12)
