@@ -147,8 +147,10 @@ def check_eq13(printed: Callable, corrected_bound: Callable, losses=("wgan", "bc
                      "'diverges' at 1.01 x bound", "exact arithmetic")
     return decide(printed_o, correction=corr_o,
                   printed_text="Alt-GDA on the Dirac-GAN is non-divergent only when eta <= 2/(sqrt(n_g n_d) grad L(theta, psi))",
-                  correction_text="non-divergent iff eta < 2/(sqrt(n_g n_d) |f'(0)|) (WGAN 2/sqrt(n_g n_d), BCE "
-                                  "4/sqrt(n_g n_d)); strict: at equality a Jordan block makes it grow")
+                  correction_text="the linearization at x* is non-divergent iff eta < 2/(sqrt(n_g n_d) |f'(0)|) (WGAN "
+                                  "2/sqrt(n_g n_d), BCE 4/sqrt(n_g n_d)); strict: at equality a Jordan block makes it grow. "
+                                  "This is a statement about the linearized map only (exact for WGAN, whose field is "
+                                  "linear); it does not decide the nonlinear BCE game's long-run behaviour below the bound")
 
 
 @claim(id="deoliveira/eq13-alt-step", source=SRC, location="Appendix A.2, eq. 13",
@@ -234,6 +236,20 @@ def _w_fuzz(loss: str, etas, n: int = 400, steps: int = 60, seed: int = 7) -> tu
     return worst
 
 
+def _escapes(loss, eta, steps=2000, eps_log10=-1.0):
+    """Not Lyapunov stable, shown: starts at distances 1e-2, 1e-4, 1e-6 (one direction) all
+    leave the ball of radius 10^eps_log10 within ``steps`` (float64). Returns (x0 list, max log10
+    distances) if they all escape, else None."""
+    from stabcheck.simulate import simulate
+
+    d = np.array([1.0, -2.0]) / math.sqrt(5.0)
+    outs = []
+    for sc in (1e-2, 1e-4, 1e-6):
+        r = simulate(_game(loss), ORACLE, eta, d * sc, steps)
+        outs.append((tuple(float(f"{v:.3g}") for v in d * sc), float(np.max(r.log10_distance))))
+    return outs if all(m >= eps_log10 for _, m in outs) else None
+
+
 def _divergence(loss, eta, x0, steps=500):
     from stabcheck.simulate import simulate
 
@@ -274,11 +290,13 @@ def w_lemma(loss: str = "wgan") -> tuple:
     th, ps, vt, vp = _fields(loss)
     c1, c2 = sp.simplify(vt / ps), sp.simplify(-vp / th)
     if c1.is_number and c2.is_number:
-        cmax = max(c1, c2)
-    else:  # BCE: c = sigma(-psi theta) on the V1 region (psi theta < 0): in (1/2, 1)
-        u = sp.Symbol("u", positive=True)
-        cmax = sp.Integer(1) if all(sp.simplify(1 - e.xreplace({th * ps: -u})).is_positive is not False for e in (c1, c2)) else None
-    return cmax, f"c = v_theta/psi = {c1} (V1), -v_psi/theta = {c2} (V2), at most {cmax}"
+        cmax = max(c1, c2) if min(c1, c2) > 0 else None
+    else:  # BCE: c = sigmoid(psi theta) for every state: 0 < c < 1 (proved with psi theta -> a real w)
+        w = sp.Symbol("w", real=True)
+        cs = [sp.simplify(e.xreplace({th * ps: w, ps * th: w})) for e in (c1, c2)]
+        ok = all(not c.has(th, ps) and sp.simplify(c).is_positive and sp.simplify(1 - c).is_positive for c in cs)
+        cmax = sp.Integer(1) if ok else None   # a supremum (not attained)
+    return cmax, f"c = v_theta/psi = {c1} (V1), -v_psi/theta = {c2} (V2), 0 < c <= {cmax}"
 
 
 def check_lemma_d5(cond=_d5_cond, loss: str = "wgan", etas=None, div_steps: int = 500):
@@ -414,23 +432,56 @@ def _lyap_claim(losses, printed_text):
                                   "function (not H); larger steps can diverge")
 
 
+def check_lyapunov_eta(loss: str = "bce", eta_max=Fraction(1), div_steps: int = 1000):
+    """"The Dirac oracle is Lyapunov stable for every 0 < eta <= ``eta_max``": by
+    :func:`w_lemma` when eta_max * c_max <= 1 (a proof); otherwise a divergent run from a
+    small start at eta_max refutes it."""
+    cmax, wtxt = w_lemma(loss)
+    eta_max = Fraction(eta_max)
+    if cmax is not None and eta_max * cmax <= 1:
+        return decide(outcome(True, f"for 0 < eta <= {eta_max}: eta c <= 1, so W = max(|theta|, |psi|) never grows on an "
+                                    f"oracle step ({wtxt}; case analysis in w_lemma): Lyapunov stable (loss {loss})",
+                              "symbolic identity", evidence_kind="proof",
+                              command=_sim_cmd(loss, float(eta_max), (0.3, -0.2), 2000)))
+    esc = _escapes(loss, float(eta_max), div_steps)
+    if esc:
+        ce = (f"loss {loss}, eta = {eta_max}: starts at distance 1e-2, 1e-4, 1e-6 all leave the ball of radius 0.1 "
+              f"(max log10 distance {', '.join(E.fmt(m, 3) for _, m in esc)} within {div_steps} steps): not Lyapunov stable")
+        return decide(outcome(False, ce + " (float64)", "simulation", counterexample=ce,
+                              command=_sim_cmd(loss, float(eta_max), esc[-1][0], div_steps)))
+    return decide(outcome(None, f"eta = {eta_max} is beyond the W proof and small starts did not escape", "simulation"))
+
+
 @claim(id="deoliveira/lemma-d6", source=SRC, location="Appendix D, Lemma D.6",
        statement="With BCE loss and a non-infinitesimal learning rate eta, the Dirac oracle is Lyapunov stable "
-                 "(the printed condition on eta is missing; the proof uses grad_theta L = sig(psi theta) psi, "
-                 "grad_psi L = sig(psi theta) theta).", convention=CONV,
-       mutants={"eta<=3": ("Lyapunov stable for every eta up to 3, with W as the Lyapunov function", lambda: decide(check_stable_eta(("bce",), printed_etas=(3.0,), corrected_max=3.0, w_etas=(3.0,))[1]))})
+                 "(no condition on eta is printed: decided for 0 < eta <= 1, the range the W argument gives).",
+       convention=CONV,
+       domain=Domain(variables=(Var("eta", 0, 1, hi_open=False),), hypotheses=(("BCE loss", "Lemma D.6"),)),
+       mutants={"eta<=5": ("Lyapunov stable for every eta up to 5", lambda: check_lyapunov_eta("bce", 5))})
 def lemma_d6():
-    printed, corr = check_stable_eta(("bce",), printed_etas=(0.1, 0.5, 1.0, 2.0, 3.0))
-    hce = _h_counterexample("bce", lambda t, p, eta: True)
-    if hce is not None:
-        t, p, eta, dH = hce
-        printed = outcome(False, f"H = (theta^2 + psi^2)/2 grows by {E.fmt(dH)} in one BCE oracle step from ({t}, {p}) "
-                                 f"with eta = {eta} (exact)", "exact arithmetic",
-                          counterexample=f"(theta, psi) = ({t}, {p}), eta = {eta}",
-                          command=_sim_cmd("bce", float(eta), (float(t), float(p)), 1))
-    return decide(printed, correction=corr, printed_text="H is a Lyapunov function of the BCE Dirac oracle for a "
-                                                         "non-infinitesimal eta",
-                  correction_text="Lyapunov stable for 0 < eta <= 1, with W = max(|theta|, |psi|) (H can grow)")
+    return check_lyapunov_eta("bce", 1)
+
+
+def check_d6_step(etas=(Fraction(1, 10), Fraction(1, 2))):
+    """The proof device of Lemma D.6: H = (theta^2 + psi^2)/2 does not increase on a BCE oracle
+    step (for the step sizes ``etas``): exact search on a grid of states."""
+    hce = _h_counterexample("bce", lambda t, p, eta: True, etas=etas)
+    if hce is None:
+        return decide(outcome(True, f"no H increase on the exact grid for eta in {[str(e) for e in etas]}", "exact arithmetic"))
+    t, p, eta, dH = hce
+    ce = f"H grows by {E.fmt(dH)} in one BCE oracle step from ({t}, {p}) with eta = {eta} (exact)"
+    return decide(outcome(False, ce, "exact arithmetic", evidence_kind="proof", counterexample=ce,
+                          command=_sim_cmd("bce", float(eta), (float(t), float(p)), 1),
+                          details=["Lyapunov stability itself holds (deoliveira/lemma-d6): W = max(|theta|, |psi|) is a "
+                                   "Lyapunov function where H is not"]))
+
+
+@claim(id="deoliveira/lemma-d6-proof-step", source=SRC, location="Appendix D, proof of Lemma D.6",
+       statement="(Step of the proof of Lemma D.6.) H = (theta^2 + psi^2)/2 does not increase on a BCE Dirac-oracle step "
+                 "with a non-infinitesimal eta.", convention=CONV,
+       mutants={"eta=1/10": ("H does not increase for eta = 1/10", lambda: check_d6_step(etas=(Fraction(1, 10),)))})
+def lemma_d6_step():
+    return check_d6_step()
 
 
 @claim(id="deoliveira/thm3.1", source=SRC, location="Theorem 3.1",
@@ -448,10 +499,21 @@ def thm31():
             for e in (0.01, 0.1, 1)]
     comp = outcome(all(v == "diverges" for v in sims), "Sim-GDA diverges for eta in {0.01, 0.1, 1} (exact verdicts, "
                    "WGAN and BCE)", "exact arithmetic")
+    # sharpness: the smallest eta on a grid above 1 where a WGAN run diverges
+    X0 = E.seeded_starts(20, seed=9, scale=1.0)
+    first_div = None
+    for k in range(11, 26):
+        e = k / 10
+        b = E.simulate_starts(_game("wgan"), ORACLE, e, X0, 500)
+        if np.max(b.final_distance / np.linalg.norm(X0, axis=1)) > 1e3:
+            first_div = e
+            break
+    sharp = (f"not sharp: W proves eta <= 1; simulation (20 starts, 500 steps, eta = 1.1, 1.2, ...) finds the first "
+             f"divergence at eta = {first_div}" if first_div else "not sharp: no divergence found up to eta = 2.5")
     return decide(printed, correction=all_of([corr, comp]),
                   printed_text="Lyapunov stable for any non-infinitesimal eta, both losses",
                   correction_text="Lyapunov stable for 0 < eta <= 1 (W = max(|theta|, |psi|)), where Sim-GDA diverges "
-                                  "for every eta; larger steps can diverge (WGAN)")
+                                  f"for every eta; larger steps can diverge (WGAN). The range is sufficient, {sharp}")
 
 
 # ----------------------------------------------------------------------------- Lemmas D.1, D.3, D.4
@@ -845,3 +907,213 @@ def thm51():
                                                                        contraction_log10=-40.0)))})
 def thm51_convergent():
     return decide(check_thm51_convergent())
+
+
+# ----------------------------------------------------------------------------- eq. 11 against Algorithm 1
+
+def check_eq11(s1: int = -1, s2: int = 1, states=((Fraction(1), Fraction(-1)), (Fraction(-1, 2), Fraction(2)),
+                                                   (Fraction(1, 2), Fraction(1, 2)), (Fraction(-2), Fraction(-1, 3))),
+               eta=Fraction(1, 10)):
+    """Eq. 11 writes the oracle's update as x + s1 eta V1 (psi theta < 0), x + s2 eta V2
+    (psi theta > 0), with (s1, s2) = (-1, +1) as printed; Algorithm 1 steps x + eta V. The
+    statement "eq. 11 is Algorithm 1's update" is decided by one exact step from each state,
+    and by what the printed sign does to the distance."""
+    th, ps, vt, vp = _fields("wgan")
+    bad = []
+    for t, p in states:
+        sub = {th: sp.Rational(t.numerator, t.denominator), ps: sp.Rational(p.numerator, p.denominator)}
+        e = sp.Rational(eta.numerator, eta.denominator)
+        if t * p < 0:
+            alg = (sub[th] + e * vt.xreplace(sub), sub[ps])
+            eq = (sub[th] + s1 * e * vt.xreplace(sub), sub[ps])
+        else:
+            alg = (sub[th], sub[ps] + e * vp.xreplace(sub))
+            eq = (sub[th], sub[ps] + s2 * e * vp.xreplace(sub))
+        if alg != eq:
+            grow = _H(eq) > _H((sub[th], sub[ps]))
+            bad.append(f"(theta, psi) = ({t}, {p}), eta = {eta}: eq. 11 gives {tuple(map(str, eq))}, Algorithm 1 gives "
+                       f"{tuple(map(str, alg))}" + (" (eq. 11's step moves away from x*)" if grow else ""))
+    ok = not bad
+    return decide(outcome(ok, f"{len(states)} exact oracle steps (both regions): " +
+                          ("eq. 11 and Algorithm 1 agree" if ok else bad[0]), "exact arithmetic", evidence_kind="proof",
+                          counterexample=None if ok else bad[0],
+                          command=_sim_cmd("wgan", float(eta), (1.0, -1.0), 1)))
+
+
+@claim(id="deoliveira/eq11-sign", source=SRC, location="Appendix D, eq. 11 (against Algorithm 1)",
+       statement="The Dirac oracle's update is zeta(x; eta) = x - eta V1 if psi theta < 0, x + eta V2 if psi theta > 0 "
+                 "(eq. 11), the same update as Algorithm 1 (x <- x + eta V).", convention=CONV,
+       mutants={"both-minus": ("x - eta V1 and x - eta V2", lambda: check_eq11(-1, -1))})
+def eq11():
+    return check_eq11()
+
+
+# ----------------------------------------------------------------------------- the W-divergence of the Dirac-GAN
+
+def check_w_divergence(printed=lambda t, p: t - p, corrected=lambda t, p: abs(t)):
+    """"The Wasserstein divergence in the feature space is exactly printed(theta, psi)"
+    between the real delta_0 and the generated delta_theta. For two Dirac measures the only
+    coupling is the product, so W1(delta_0, delta_theta) = |theta| (exact; psi plays no part)."""
+    grid = [Fraction(k, 2) for k in (-3, -1, 0, 1, 4)]
+    pts = [(t, p) for t in grid for p in grid]
+    wrong = [(t, p) for t, p in pts if printed(t, p) != abs(t)]
+    wrong_c = [(t, p) for t, p in pts if corrected(t, p) != abs(t)]
+    txt = "W1(delta_0, delta_theta) = |theta - 0| = |theta| (the only coupling of two Dirac measures)"
+    if not wrong:
+        return decide(outcome(True, f"the printed formula equals {txt} on {len(pts)} exact states", "exact arithmetic",
+                              draws=len(pts)))
+    t, p = wrong[0]
+    ce = f"(theta, psi) = ({t}, {p}): printed {printed(t, p)}, W1 = {abs(t)}"
+    return decide(outcome(False, f"{ce}; {txt}", "exact arithmetic", evidence_kind="proof", counterexample=ce,
+                          draws=len(pts), command=_sim_cmd("wgan", 0.1, (float(t), float(p)), 1)),
+                  correction=outcome(not wrong_c, f"|theta| on all {len(pts)} states (the definition)", "exact arithmetic",
+                                     evidence_kind="proof"),
+                  printed_text="the W-divergence is theta - psi", correction_text="the W-divergence is |theta|")
+
+
+@claim(id="deoliveira/w-divergence", source=SRC, location="Section 4, after Theorem 4.4",
+       statement="In the Dirac-GAN the Wasserstein divergence in the feature space is exactly (theta - psi).",
+       convention=CONV, mutants={"theta+psi": ("the divergence is theta + psi, corrected to theta^2",
+                                               lambda: check_w_divergence(lambda t, p: t + p, lambda t, p: t * t))})
+def w_divergence():
+    return check_w_divergence()
+
+
+# ----------------------------------------------------------------------------- Lemmas 4.2, 4.3
+
+def _families():
+    """Parametric discriminator families d(x; p): (name, d(x, p) sympy, p-range text)."""
+    x, p = sp.symbols("x p", real=True)
+    return x, p, (("linear", p * x), ("quadratic", p * x ** 2), ("cosine", p * sp.cos(2 * sp.pi * x)))
+
+
+def check_lemma43(need_optimal: bool = True, families=("linear", "quadratic", "cosine"), thetas=(1, 2)):
+    """Lemma 4.3: d optimal for a fixed generator, and d(P_theta) meets d(P_r) => P_theta meets
+    P_r. Instances: real delta_0, generated delta_theta (theta != 0: disjoint supports),
+    WGAN objective E_real d - E_fake d over |p| <= 1; "optimal" = a maximizer (exact). The
+    lemma fails on an instance where an optimal d has d(0) = d(theta)."""
+    x, p, fams = _families()
+    for name, d in fams:
+        if name not in families:
+            continue
+        for th in thetas:
+            obj = sp.simplify(d.xreplace({x: 0}) - d.xreplace({x: th}))       # linear in p
+            slope = sp.diff(obj, p)
+            optimal = [sp.Integer(1) if slope > 0 else sp.Integer(-1)] if slope != 0 else [sp.Integer(-1), sp.Integer(0), sp.Integer(1)]
+            cands = optimal if need_optimal else [sp.Integer(0), sp.Integer(1)]
+            for pv in cands:
+                if sp.simplify(d.xreplace({x: 0, p: pv}) - d.xreplace({x: th, p: pv})) == 0:
+                    ce = (f"d(x) = {d.xreplace({p: pv})} ({name} family, p = {pv}"
+                          f"{', optimal: the objective ' + str(obj) + ' is maximal there' if need_optimal else ''}), real "
+                          f"delta_0, generated delta_{th}: the projections {{d(0)}} = {{d({th})}} = {{{d.xreplace({x: 0, p: pv})}}} "
+                          f"meet, yet the supports {{0}} and {{{th}}} are disjoint")
+                    return decide(outcome(False, ce + " (exact)", "exact arithmetic", evidence_kind="proof",
+                                          counterexample=ce, command="stabcheck claims --id deoliveira/lemma-4.3"))
+    return decide(outcome(True, f"no instance found among families {list(families)}, theta in {list(thetas)}",
+                          "exact arithmetic"))
+
+
+@claim(id="deoliveira/lemma-4.3", source=SRC, location="Lemma 4.3 (Section 4; proof in the appendix)",
+       statement="If a discriminator is optimal with respect to a fixed generator, and the real and synthetic "
+                 "distributions remain not disjoint in the discriminator's projection-space, then these distributions "
+                 "are not disjoint in the feature-space.", convention=CONV,
+       domain=Domain(variables=(Var("p", -1, 1, False, False),), hypotheses=(
+           ("d optimal for the fixed generator (maximizes the WGAN objective over the family)", "Lemma 4.3"),),
+           constants={"families": ["p x", "p x^2", "p cos(2 pi x)"], "real": "delta_0", "generated": "delta_theta, theta in {1, 2}"}),
+       mutants={"no-optimality": ("the same without the optimality hypothesis", lambda: check_lemma43(need_optimal=False))})
+def lemma43():
+    return check_lemma43()
+
+
+def check_lemma42(converse: bool = False, thetas=(0, 1, 2)):
+    """Lemma 4.2: supports meet => projections meet, for every d (a common point x0 gives the
+    common value d(x0): a one-line proof, checked on the instances). ``converse``: the
+    statement "projections meet => supports meet" instead (Lemma 4.3 without optimality)."""
+    x, p, fams = _families()
+    n = 0
+    for name, d in fams:
+        for th in thetas:
+            for pv in (sp.Integer(-1), sp.Integer(1)):
+                supports_meet = th == 0
+                proj_meet = sp.simplify(d.xreplace({x: 0, p: pv}) - d.xreplace({x: th, p: pv})) == 0
+                n += 1
+                if (not converse and supports_meet and not proj_meet) or (converse and proj_meet and not supports_meet):
+                    ce = f"d(x) = {d.xreplace({p: pv})}, real delta_0, generated delta_{th}: supports meet {supports_meet}, projections meet {proj_meet}"
+                    return decide(outcome(False, ce, "exact arithmetic", evidence_kind="proof", counterexample=ce, draws=n))
+    return decide(outcome(True, "proof: if x0 lies in both supports, d(x0) lies in both projections, for every d; checked "
+                                f"on {n} instances (families p x, p x^2, p cos(2 pi x); theta in {list(thetas)}; p = +-1)",
+                          "symbolic identity", evidence_kind="proof", draws=n))
+
+
+@claim(id="deoliveira/lemma-4.2", source=SRC, location="Lemma 4.2 (Section 4)",
+       statement="If the real and synthetic distributions are not disjoint in the feature-space, then their projections "
+                 "in an optimal discriminator space are not disjoint either.", convention=CONV,
+       mutants={"converse": ("projections not disjoint => supports not disjoint (for every d)",
+                             lambda: check_lemma42(converse=True))})
+def lemma42():
+    return check_lemma42()
+
+
+# ----------------------------------------------------------------------------- Table 1 / Friedman (gpu_validation records)
+
+RUNS_ENV = "STABCHECK_VALIDATION_RUNS"
+
+
+def _synthetic_obs(dyn_rank_last: bool = True) -> dict:
+    """A synthetic record grid (8 blocks x 3 seeds x 4 methods) on which Dyn-GDA ranks last
+    everywhere: the statements must come out refuted on it (the mutants)."""
+    ms = ["alt:n_d=1", "alt:n_d=5", "dyn-gda", "sim"]
+    return {(f"gan{b}", "ring", m, sd): (10.0 if (m == "dyn-gda" and dyn_rank_last) else i + 1.0) + 0.01 * sd + 0.001 * b
+            for b in range(8) for sd in range(3) for i, m in enumerate(ms)}
+
+
+def check_validation_statement(sid: str, alpha: float = 0.02, obs=None):
+    """A Table 1 / Friedman statement of the thesis, decided by gpu_validation/stats.py from
+    gpu_validation's run records in the runs directory named by $STABCHECK_VALIDATION_RUNS
+    (or from ``obs[(gan, dataset, method, seed)] = value`` when given); inconclusive (no
+    records) when there are none."""
+    import os
+
+    d = os.environ.get(RUNS_ENV)
+    if obs is None and not d:
+        return decide(outcome(None, f"inconclusive: no records - set {RUNS_ENV} to a gpu_validation runs directory "
+                                    "(`python -m gpu_validation run --out DIR`) to decide it from the trained GANs"))
+    try:
+        from gpu_validation import report, stats
+    except Exception as exc:  # noqa: BLE001
+        return decide(outcome(None, f"gpu_validation could not be imported: {type(exc).__name__}: {exc}"))
+    from stabcheck.errors import BadInput
+
+    try:
+        if obs is None:
+            recs = report.load_records(d)
+            a = report.rank_table(recs, alpha=alpha)["stats"]
+            where, n = f"{len(recs)} run records in {d}", len(recs)
+        else:
+            a = stats.analyze(obs, alpha=alpha)
+            where, n = f"{len(obs)} given observations", len(obs)
+        v = next(x for x in a["verdicts"] if x["id"] == sid)
+    except (BadInput, KeyError, StopIteration) as exc:
+        return decide(outcome(None, f"inconclusive: the records could not decide it ({type(exc).__name__}: {exc})"))
+    ok = {"holds": True, "refuted": False}.get(v.get("verdict"))
+    return decide(outcome(ok, f"from {where} (gpu_validation.stats): {v.get('evidence', v)}", "numerical",
+                          evidence_kind="search", draws=n,
+                          counterexample=None if ok is not False else str(v.get("evidence"))))
+
+
+@claim(id="deoliveira/table1", source=SRC, location="Section 6.1, Table 1",
+       statement="Dyn-GDA is the best method in aggregate over the (GAN, 2-D data set) pairs (lowest average rank).",
+       convention="decided from gpu_validation's records ($STABCHECK_VALIDATION_RUNS)",
+       mutants={"dyn-last": ("the statement on a synthetic record grid where Dyn-GDA ranks last in all 8 blocks",
+                             lambda: check_validation_statement("dyn-best", obs=_synthetic_obs()))})
+def table1():
+    return check_validation_statement("dyn-best")
+
+
+@claim(id="deoliveira/friedman", source=SRC, location="Section 6, Friedman test (p < .02; p = .0192)",
+       statement="Dyn-GDA's rank over the (GAN, data set) pairs is statistically significant with p < .02 (Friedman test).",
+       convention="decided from gpu_validation's records ($STABCHECK_VALIDATION_RUNS)",
+       mutants={"dyn-last": ("the statement on a synthetic record grid where Dyn-GDA ranks last in all 8 blocks",
+                             lambda: check_validation_statement("friedman-p02", obs=_synthetic_obs()))})
+def friedman():
+    return check_validation_statement("friedman-p02")

@@ -112,7 +112,7 @@ def check_exists_nonconvergent(candidates: Sequence = (("wgan", ()),), exhaustiv
             reg_txt = "".join(f" --reg {r}" for r in regs)
             return decide(outcome(True, f"WGAN Dirac-GAN (V = -psi theta): field Jacobian {J.tolist()} has eigenvalues "
                                         f"+-i (not Hurwitz), and d|x|^2/dt = 0 identically: no trajectory from x0 != 0 "
-                                        f"converges", ("symbolic identity", "exact arithmetic"),
+                                        f"converges", ("symbolic identity", "exact arithmetic"), evidence_kind="proof",
                                   command=f"stabcheck simulate --system dirac --loss {loss}{reg_txt} --convention thesis "
                                           f"--eta 0.01 --compare sim --x0 1,1 --steps 1000"))
     if exhaustive:
@@ -177,3 +177,68 @@ def _n(J, r, x):
                         lambda: check_gradnorm(weight="zero"))})
 def gradient_norm_reg():
     return check_gradnorm()
+
+
+# ----------------------------------------------------------------------------- linearization theorem
+
+def _cubic_game():
+    """theta' = -theta^3, psi' = -psi^3 (L = -theta^4/4 - psi^4/4 ... as a custom zero-sum game):
+    asymptotically stable (d|x|^2/dt = -2(theta^4 + psi^4) < 0) with Jacobian 0 at x* = 0."""
+    from stabcheck.games import custom_game
+
+    th, ps = sp.symbols("theta psi", real=True)
+    # thesis convention: v = (-dL/dtheta, dL/dpsi) = (-theta^3, -psi^3)
+    return custom_game([th], [ps], L=th ** 4 / 4 - ps ** 4 / 4, equilibrium=[0, 0], name="cubic", convention="thesis")
+
+
+def check_linearization(stability: str = "exponential"):
+    """"x* is locally ``stability`` stable iff the Jacobian is Hurwitz", decided on instances
+    where each side is known exactly: a Hurwitz Gaussian GAN (exponentially stable), the WGAN
+    Dirac-GAN (|x| conserved: not asymptotically stable, not Hurwitz) and the cubic field
+    -x^3 (asymptotically but not exponentially stable: Jacobian 0). An instance where the
+    stability property and Hurwitz-ness differ refutes the "iff"."""
+    from stabcheck.linearize import exact_hurwitz
+
+    rows = []
+    # the cubic field: |x|^2 strictly decreasing (asymptotic), |x(t)| ~ t^(-1/2) (not exponential)
+    g = _cubic_game()
+    th, ps = g.theta[0], g.psi[0]
+    v = g.field_expr
+    dV = sp.expand(2 * th * v[0] + 2 * ps * v[1])
+    asym = sp.expand(-dV - 2 * (th ** 4 + ps ** 4)) == 0   # -dV/dt = 2(theta^4 + psi^4) > 0 off x*
+    # exact solution of theta' = -theta^3: theta(t) = theta0 / sqrt(1 + 2 theta0^2 t)
+    t, a = sp.symbols("t a", positive=True)
+    sol = a / sp.sqrt(1 + 2 * a ** 2 * t)
+    sol_ok = sp.simplify(sp.diff(sol, t) + sol ** 3) == 0
+    expo = sp.limit(sol * sp.exp(sp.Rational(1, 1000) * t), t, sp.oo) == 0   # decays faster than e^(-t/1000)?
+    hur_c = exact_hurwitz(E.field_jacobian(g))
+    prop_c = asym if stability == "asymptotic" else (asym and expo)
+    rows.append(("cubic -x^3", prop_c, hur_c, f"dV/dt = {sp.factor(dV)}, theta(t) = {sol} (solves theta' = -theta^3: "
+                                              f"{sol_ok}), faster than any exponential: {expo}, Jacobian {E.field_jacobian(g).tolist()}"))
+    # WGAN Dirac-GAN: |x| conserved
+    gw = E.dirac("wgan", convention="thesis")
+    cons = sp.simplify(gw.theta[0] * gw.field_expr[0] + gw.psi[0] * gw.field_expr[1]) == 0
+    rows.append(("WGAN Dirac-GAN", not cons, exact_hurwitz(E.field_jacobian(gw)), f"|x| conserved: {cons}"))
+    # a Hurwitz Gaussian GAN: exponential (a Hurwitz linearization gives exponential stability)
+    gg = E.gaussian("bce", [1], "1/4")
+    hur_g = exact_hurwitz(E.field_jacobian(gg))
+    rows.append(("Gaussian v = [1], s2 = 1/4", hur_g, hur_g, "Hurwitz (exact Routh-Hurwitz)"))
+    bad = [r for r in rows if r[1] != r[2]]
+    txt = "; ".join(f"{n}: {stability} stable {p}, Hurwitz {h} ({w})" for n, p, h, w in rows)
+    if bad:
+        n, p, h, w = bad[0]
+        ce = f"{n}: {stability}ally stable = {p} but Hurwitz = {h} ({w})"
+        return decide(outcome(False, ce, ("symbolic identity", "exact arithmetic"), evidence_kind="proof",
+                              counterexample=ce, draws=len(rows)))
+    return decide(outcome(True, f"on {len(rows)} instances, {stability} stability and Hurwitz-ness agree: {txt}",
+                          ("symbolic identity", "exact arithmetic"), evidence_kind="search", draws=len(rows),
+                          details=["the 'iff' is the textbook linearization theorem for exponential stability (C^1 "
+                                   "field with Lipschitz Jacobian); for asymptotic stability it is false (mutant)"]))
+
+
+@claim(id="nagarajan-kolter/linearization-iff", source=SRC, location="slide 'Proving stability: Linearization theorem'",
+       statement="The equilibrium of a (non-linear) system theta' = h(theta) is locally exponentially stable if and only "
+                 "if its Jacobian at the equilibrium has eigenvalues with strictly negative real parts.", convention=CONV,
+       mutants={"asymptotic": ("locally *asymptotically* stable iff Hurwitz", lambda: check_linearization("asymptotic"))})
+def linearization_iff():
+    return check_linearization("exponential")
