@@ -242,3 +242,35 @@ def check_linearization(stability: str = "exponential"):
        mutants={"asymptotic": ("locally *asymptotically* stable iff Hurwitz", lambda: check_linearization("asymptotic"))})
 def linearization_iff():
     return check_linearization("exponential")
+
+
+# ----------------------------------------------------------------------------- the factor 2 of the proof outline
+
+def check_factor2(factor=2, games=NK_GAMES):
+    """The proof outline's identity ``factor * B^T B = grad^2_G ||grad_D V||^2`` at the
+    equilibrium, B = grad_G grad_D V (the coefficient is lost in the slides' extraction; the
+    chain rule gives 2, since grad_D V = 0 there). Exact on the Gaussian GANs."""
+    for mean, s2 in games:
+        g = E.gaussian("bce", mean, s2)
+        at = dict(zip(g.symbols, g.equilibrium))
+        grad = sp.Matrix([sp.diff(g.L_D, p) for p in g.psi])
+        B = grad.jacobian(sp.Matrix(g.theta)).xreplace(at).doit()          # n_D x n_G
+        gn = (grad.T * grad)[0, 0].xreplace(dict(zip(g.psi, g.equilibrium[g.n_gen:]))).doit()
+        H = sp.hessian(gn, g.theta).xreplace(at).doit()
+        lhs = (sp.sympify(factor) * B.T * B).applyfunc(sp.simplify)
+        if (lhs - H).applyfunc(sp.simplify) != sp.zeros(*H.shape):
+            ce = f"v = {mean}, s2 = {s2}: {factor} B^T B = {lhs.tolist()}, grad^2_G ||grad_D V||^2 = {H.tolist()}"
+            return decide(outcome(False, ce + " (exact)", "exact arithmetic", evidence_kind="proof", counterexample=ce,
+                                  command=f"stabcheck analyze --system gaussian --loss bce --mean {','.join(map(str, mean))} "
+                                          f"--sigma2 {s2} --eta 0.1 --method sim"))
+    return decide(outcome(True, f"{factor} B^T B equals grad^2_G ||grad_D V||^2 at the equilibrium exactly on {len(games)} "
+                                "Gaussian GANs (chain rule: the Hessian of ||g||^2 is 2 (J^T J + sum g_i grad^2 g_i), "
+                                "and g = grad_D V = 0 there)", "exact arithmetic", evidence_kind="search", draws=len(games)))
+
+
+@claim(id="nagarajan-kolter/proof-factor-2", source=SRC, location="slides 'Proof outline' (Assumption 3 step)",
+       statement="At the equilibrium, 2 (grad_G grad_D V)^T (grad_G grad_D V) = grad^2_G ||grad_D V||^2 (the coefficient, "
+                 "lost in the slides' text extraction, is 2).", convention=CONV,
+       mutants={"factor-1": ("the identity without the factor 2", lambda: check_factor2(1))})
+def proof_factor2():
+    return check_factor2(2)

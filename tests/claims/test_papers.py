@@ -228,3 +228,26 @@ def test_thm2_takes_the_methods_and_jare_breaks_it():
     g = NP.check_thm2(methods=("genreg",))
     # by hand: genreg's beta block has p1 = gamma/4 + a/2, p0 = 1/4, so kappa grows with gamma: tau only grows
     assert g.verdict == "holds" and g.evidence_kind == "proof" and "gamma*(4*a + gamma)/4" in g.evidence
+
+
+def test_lemma1_is_a_proof_and_joint_concavity_is_refuted():
+    r = NP.check_lemma1("per-player")
+    assert r.verdict == "holds" and r.evidence_kind == "proof"
+    assert NP.check_lemma1("joint").verdict == "refuted"
+
+
+def test_new_statements_have_derived_verdicts():
+    assert D.check_w_divergence().verdict == "holds with correction"
+    assert D.check_w_divergence(lambda t, p: abs(t)).verdict == "holds"       # the right formula
+    assert D.check_lemma43().verdict == "refuted" and D.check_lemma42().verdict == "holds"
+    assert D.check_eq11().verdict == "refuted" and D.check_eq11(1, 1).verdict == "holds"   # Algorithm 1's own signs
+    assert D.check_validation_statement("dyn-best", obs=D._synthetic_obs()).verdict == "refuted"
+    assert NP.check_lemma3().verdict == "holds with correction"
+    assert NP.check_lemma3(lambda m, n: ((m, n), (n, n))).verdict == "holds"
+    assert NK.check_linearization("asymptotic").verdict == "refuted"
+
+
+def test_validation_claims_without_records_are_inconclusive(monkeypatch):
+    monkeypatch.delenv(D.RUNS_ENV, raising=False)
+    r = D.check_validation_statement("dyn-best")
+    assert r.verdict == "inconclusive" and "no records" in r.evidence
