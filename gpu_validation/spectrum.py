@@ -115,13 +115,15 @@ def _optimizers_from_snapshot(state: dict, gp: dict, dp: dict):
 
 def _spectrum(gan, pair, method, gp: dict, dp: dict, db: dict, draws: dict, choice, *, optimizers=None,
               eta: Optional[float] = None, k: int = 6, tol: float = DEFAULT_TOL, field_k: int = 2,
-              device: Any = "cpu", keep_vectors: bool = False, **kw):
-    """``(result, prepared map, label)`` through :func:`stabcheck.nn.update_map_spectrum`."""
+              device: Any = "cpu", keep_vectors: bool = False, rule: Optional[UpdateRule] = None, **kw):
+    """``(result, prepared map, label)`` through :func:`stabcheck.nn.update_map_spectrum`;
+    ``rule`` overrides the method's map (e.g. a :class:`~stabcheck.rules.ReplayRule` window)."""
     from stabcheck import nn as snn
 
     db64, draws64 = _to64(db, device), _to64(draws, device)
     vg, vd = method.field(gan, pair, db64, draws64)
-    rule = rule_for(method, choice)
+    custom = rule is not None
+    rule = rule if custom else rule_for(method, choice)
     args = dict(rule=rule, params=(gp, dp), buffers=(None, db64), field_fns=(vg, vd), device=device)
     if optimizers is not None:
         args["optimizer"] = tuple(optimizers)
@@ -133,6 +135,8 @@ def _spectrum(gan, pair, method, gp: dict, dp: dict, db: dict, draws: dict, choi
     res = snn.update_map_spectrum(pair.gen, pair.disc, k=k, tol=tol, field_k=field_k, keep_vectors=keep_vectors,
                                   **args, **kw)
     label, _ = map_kind(method, choice.value if isinstance(choice, Choice) else str(choice))
+    if custom:
+        label = f"{rule.name} ({rule.gradient_evaluations()} steps)"
     return res, pm, label
 
 
@@ -223,6 +227,34 @@ def analyze_state(gan, pair, method, state: dict, *, eta: float, k: int = 6, per
     src = ("the snapshot's torch.optim state" if opts is not None else
            "plain gradient map: the snapshot holds no optimizer state, so not the optimizer that trained")
     return _entry(res, pm, label, state["step"], _analysed(res, src), perturb, t0)
+
+
+def analyze_window(gan, pair, method, state: dict, codes, *, eta: float, k: int = 6,
+                   tol: float = DEFAULT_TOL) -> dict:
+    """The switched system over a window: the product of the per-step maps a run actually
+    chose (``codes``: its last recorded decisions, 1 = V1, 2 = V2, 3 = V3) at the snapshot's
+    point, through the snapshot's optimizer, with the snapshot's batch held fixed (a
+    simplification: in training every step saw a new batch). Its spectral radius ``rho_W``
+    bounds the window's linear growth; ``growth_per_step = rho_W ** (1 / W)`` is comparable
+    with a one-step map's radius. The outcome is decided on ``rho_W`` with the tolerance
+    ``tol`` (``|lambda| > 1 + tol``), as for one step."""
+    from stabcheck.rules import ReplayRule
+
+    t0 = time.time()
+    gp, dp = _to64(state["gp"]), _to64(state["dp"])
+    opts = _optimizers_from_snapshot(state, gp, dp)
+    rule = ReplayRule([int(c) for c in codes])
+    res, pm, label = _spectrum(gan, pair, method, gp, dp, state["db"], state["draws"], "V3", optimizers=opts,
+                               eta=None if opts is not None else eta, k=k, tol=tol, rule=rule, **_budget(gp, dp))
+    src = ("the snapshot's torch.optim state" if opts is not None else "plain gradient steps (no optimizer state)")
+    out = _entry(res, pm, f"window of the last {len(rule.codes)} decisions", state["step"],
+                 _analysed(res, src) + f"; the product of the {len(rule.codes)} maps the oracle chose", False, t0)
+    out["kind"] = "window"
+    out["window"] = len(rule.codes)
+    out["decisions"] = "".join(str(c) for c in rule.codes)
+    if out.get("spectral_radius") is not None:
+        out["growth_per_step"] = float(out["spectral_radius"]) ** (1.0 / len(rule.codes))
+    return out
 
 
 def perturbation_test(F: Callable, x: torch.Tensor, lam: complex, vec: np.ndarray, *,

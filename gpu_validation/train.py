@@ -511,6 +511,10 @@ def run_one(cfg: RunConfig, out_dir: Optional[Path] = None, *, progress: bool = 
     spectrum = []
     if cfg.spectrum and done and last_draws is not None:
         spectrum.append(final_spectrum(tr, last_draws, cfg))
+        if tr.method.is_dyn and states:
+            spectrum.append(window_spectrum(cfg, states[max(states)], [int(str(getattr(c, "value", c))[-1])
+                                                                       for c in tr.decisions],
+                                            tr.data.kind, tuple(tr.data.shape)))
     if out_dir is not None:
         save_samples_states(out_dir, cfg, samples, states)
     dyn = tr.method.is_dyn
@@ -540,6 +544,29 @@ def save_samples_states(out_dir, cfg: RunConfig, samples: dict, states: dict) ->
         sd.mkdir(parents=True, exist_ok=True)
         with atomic_path(sd / f"{cfg.run_id}.pt") as tmp:
             torch.save(states, tmp)
+
+
+#: decisions in the switched-system window analysed at a Dyn-GDA run's final checkpoint
+SPECTRUM_WINDOW = 20
+
+
+def window_spectrum(cfg: RunConfig, state: dict, codes, data_kind: str, data_shape: tuple) -> dict:
+    """The switched-system entry of an oracle run: :func:`gpu_validation.spectrum.analyze_window`
+    over its last :data:`SPECTRUM_WINDOW` recorded decisions. Failures are inconclusive."""
+    from gpu_validation import gans, methods, models
+    from gpu_validation import spectrum as spec_mod
+
+    try:
+        gan = gans.make_gan(cfg.gan)
+        pair = models.build(cfg.model if cfg.model != "auto" else "mlp", data_shape, sn=gan.arch.get("sn", False),
+                            width=cfg.width, latent=cfg.latent, seed=cfg.seed)
+        step = int(state.get("step", len(codes)))
+        window = [int(c) for c in list(codes)[max(0, step - SPECTRUM_WINDOW):step]]
+        return spec_mod.analyze_window(gan, pair, methods.make_method(cfg.method, data_kind, bounded=gan.bounded),
+                                       state, window, eta=cfg.lr, k=cfg.spectrum_k)
+    except Exception as exc:  # noqa: BLE001 - inconclusive, never a result
+        return {"step": int(state.get("step", cfg.iterations)), "kind": "window", "status": "inconclusive",
+                "reason": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 def state_spectrum(cfg: RunConfig, state: dict, data_kind: str, data_shape: tuple) -> dict:
@@ -639,7 +666,10 @@ def run_task(task: Task) -> list[dict]:
             if cfg.spectrum and piece["status"] == "finished" and piece["states"]:
                 last = piece["states"][max(piece["states"])]
                 res = piece["resolved"]
-                spectrum = [state_spectrum(cfg, last, res["data_kind"], tuple(piece.get("data_shape") or (2,)))]
+                shape = tuple(piece.get("data_shape") or (2,))
+                spectrum = [state_spectrum(cfg, last, res["data_kind"], shape)]
+                if "dyn-gda" in cfg.method:
+                    spectrum.append(window_spectrum(cfg, last, piece["codes"], res["data_kind"], shape))
             rec = make_record(cfg, **fused.record_kwargs(piece), spectrum=spectrum)
             write_record(out, rec)
             recs.append(rec)

@@ -81,3 +81,49 @@ def test_spectral_seam_reads_the_new_outcome():
     assert predictions.spectral_outcome(rec) == predictions.UNSTABLE
     rec2 = dict(rec, spectrum=[{"step": 9, "status": "ok", "mu": [[0.1, 0.0]]}])
     assert predictions.spectral_outcome(rec2) is None
+
+
+@pytest.fixture(scope="module")
+def sim_wgan_spectrum():
+    """A real Sim-GDA run on the unregularized WGAN (plain SGD steps), with its final spectrum
+    from stabcheck.nn: the theory (Mescheder et al.: eigenvalues 1 +- i eta on the bilinear
+    Dirac-GAN) says its rotational modes grow."""
+    cfg = train.config_from_profile("test", dataset="ring", gan="wgan", method="sim", optimizer="sgd", lr=0.05,
+                                    iterations=40, log_every=10, spectrum=True, spectrum_k=6)
+    return train.run_one(cfg)
+
+
+def test_a_false_spectral_prediction_comes_out_contradicted(sim_wgan_spectrum):
+    rec = sim_wgan_spectrum
+    s = rec["spectrum"][0]
+    assert s["outcome"] == predictions.UNSTABLE and s["spectral_radius"] > 1 + s["tol"]
+    true_claim = {x["id"]: x for x in predictions.check_all([rec])}["wgan-sim-map-unstable"]
+    assert true_claim["verdict"] == "confirmed" and true_claim["n"] == 1
+    false_claim = predictions.outcome_check([rec], "sim", ["wgan"], False, "f", "stable (false)", "mutant")
+    assert false_claim["verdict"] == "contradicted"
+
+
+def test_a_margin_below_the_tolerance_is_inconclusive(sim_wgan_spectrum):
+    rec = sim_wgan_spectrum
+    # the same map judged with a tolerance above its margin: stabcheck.nn says inconclusive
+    from gpu_validation import spectrum
+    from gpu_validation.train import Trainer
+
+    tr = Trainer(train.config_from_profile("test", dataset="ring", gan="wgan", method="sim", optimizer="sgd",
+                                           lr=0.05, iterations=40, spectrum=True))
+    for _ in range(40):
+        d = tr.draw()
+        tr.step(d)
+    tight = spectrum.checkpoint_spectrum(tr, d, k=6, tol=1e-6, field_k=1)
+    loose = spectrum.checkpoint_spectrum(tr, d, k=6, tol=0.5, field_k=1)
+    assert tight["outcome"] == predictions.UNSTABLE
+    assert loose["outcome"] == predictions.UNDECIDED and "within tol" in loose["outcome_reason"]
+    wide = dict(rec, spectrum=[dict(rec["spectrum"][0], outcome=loose["outcome"])])
+    p = predictions.outcome_check([wide], "sim", ["wgan"], True, "t", "grows", "theory")
+    assert p["verdict"] == "inconclusive" and p["n"] == 0
+    # a Dyn-GDA record whose window spectrum did not converge is inconclusive, never a verdict
+    dyn = {"config": {"method": "dyn-gda", "gan": "wgan", "dataset": "ring"}, "outcome": {"diverged": False},
+           "id": "d", "spectrum": [{"step": 40, "kind": "window", "outcome": predictions.UNDECIDED}]}
+    assert predictions._dyn_spectral([dyn])["verdict"] == "inconclusive"
+    dyn["spectrum"][0]["outcome"] = predictions.UNSTABLE
+    assert predictions._dyn_spectral([dyn])["verdict"] == "contradicted"
