@@ -433,9 +433,13 @@ def write_report(runs_dir, markdown: str | Path, *, figures_dir: str | Path = "d
     # theory
     L += ["## Theory checks on the trained networks", "",
           "Each prediction names the observation that would contradict it (column *Contradicted by*).", "",
-          "Spectra: top eigenvalues of the update map's Jacobian at the final checkpoint, matrix-free "
-          "(torch.func.jvp + ARPACK on `(dF - I)/eta`, eta = the run's learning rate, batch frozen, plain "
-          "gradient map - see `gpu_validation/spectrum.py`).", "",
+          "Spectra: the eigenvalues of largest modulus of the Jacobian of the update map that trained "
+          "(the method's rule with the run's Adam/RMSProp state: first moment as state, second moment "
+          "frozen), at the final checkpoint with its batch held fixed, matrix-free (JVPs + ARPACK, "
+          "`stabcheck.nn`), each pair checked by its residual; outcome *inconclusive* when fewer than k "
+          "pairs converged or the largest |lambda| is within the stated tolerance of 1. Dyn-GDA is also "
+          "judged on its switched system: the product of the maps it chose over its last 20 decisions. "
+          "See docs/nn.md and `gpu_validation/spectrum.py`.", "",
           "| Prediction | Source | Contradicted by | Verdict | Evidence |", "|---|---|---|---|---|"]
     for p in preds:
         L.append(f"| {p['statement']} | {p['source']} | {p.get('contradicted_by', '-')} | **{p['verdict']}** | "
