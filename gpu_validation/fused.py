@@ -982,14 +982,9 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
     final_state: list = [None] * R
     x0 = np.hypot(*ft.norms())
     max_norm = x0.copy()
-    bar = None
-    if progress:
-        try:
-            from tqdm import tqdm
-        except ImportError:  # tqdm is optional
-            tqdm = None
-        if tqdm is not None:
-            bar = tqdm(total=n_iter, desc=f"fused x{R} ({ft.engine})", leave=False, mininterval=1.0)
+    from gpu_validation.train import _Bar  # rich (a declared dependency), one progress bar for the harness
+
+    bar = _Bar(n_iter, f"fused x{R} ({ft.engine})", progress)
 
     def freeze(r, info):
         outcome[r] = info
@@ -1008,8 +1003,7 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
         window += ft.counts - before
         step = i + 1
         done[ft.alive] = step
-        if bar is not None:
-            bar.update(1)
+        bar.advance(1)
         is_log = step % c0.log_every == 0 or step == n_iter
         if not (is_log or step in ck_set) or not ft.alive.any():
             if not ft.alive.any():
@@ -1055,8 +1049,7 @@ def _train_group(cfgs, *, device, dtype, progress, cache, out_dir, datas, states
                     sts[r][step] = {"gp": _cpu(g), "dp": _cpu(d), "db": _cpu(ft.run_buffers(r)),
                                     "draws": ft.run_draws(draws, r), "optim": ft.run_optim_state(r),
                                     "choice": f"V{int(c[r])}", "step": step}
-    if bar is not None:
-        bar.close()
+    bar.close()
     wall = time.time() - t0
     out = []
     for r, cfg in enumerate(cfgs):
