@@ -23,9 +23,9 @@ conversion.
 
 Divergence is reported, never raised: a run stops with ``stopped="non-finite"`` when the
 state stops being finite (the last finite state is reported), and with
-``stopped="boundary"`` when the distance exceeds ``max_distance`` times
-``max(1, ||x_0 - x*||)`` (relative to a far start, so a start at 1e300 is not "diverged" at
-its first step).
+``stopped="boundary"`` when the distance exceeds ``max(max_distance, RELATIVE_GROWTH * ||x_0 - x*||)``
+(:data:`RELATIVE_GROWTH` = 1e6: a start at 1e300 is not "diverged" at its first step; ordinary
+starts are unaffected).
 
 Example
 -------
@@ -499,6 +499,17 @@ def _exact_field(f):
     return lambda x: np.array(fn(*x), dtype=object)
 
 
+#: a far start gets this much room to grow before "boundary" (see the module docstring)
+RELATIVE_GROWTH = 1e6
+
+
+def boundary_distance(max_distance: float, d0):
+    """Per start: ``max(max_distance, RELATIVE_GROWTH * d0)`` (``d0`` its initial distance)."""
+    d0 = np.asarray(d0, dtype=float)
+    with np.errstate(over="ignore"):
+        return np.maximum(max_distance, RELATIVE_GROWTH * np.where(np.isfinite(d0), d0, 0.0))
+
+
 def _stop_reason(ar, lg: float, log_max: float, state) -> Optional[str]:
     """Why a run stops after a step: ``"non-finite"`` (the new state is not finite; it is not
     taken), ``"boundary"`` (farther than max_distance; it is taken), or None."""
@@ -535,7 +546,8 @@ def _run_inner(game, r: Runner, eta, x0, steps, ar: _Arith, max_distance, batch,
     x_star = ar.vector(game.equilibrium)
     x = ar.vector(x0)
     logs = [ar.log10_norm(x - x_star)]
-    log_max = math.log10(max_distance) + max(0.0, logs[0] if math.isfinite(logs[0]) else 0.0)
+    log_max = max(math.log10(max_distance),
+                  math.log10(RELATIVE_GROWTH) + logs[0] if math.isfinite(logs[0]) else -math.inf)
     states = [x.copy()] if record_states else None
     codes: Optional[list] = [] if r.kind == "oracle" else None
     stopped = None
@@ -699,7 +711,7 @@ def simulate_many(game, runner: Union[str, Any], eta: float, X0: np.ndarray, ste
             return out
 
     d0 = dist(X)
-    max_distance = max_distance * np.maximum(1.0, np.where(np.isfinite(d0), d0, 1.0))  # relative to far starts
+    max_distance = boundary_distance(max_distance, d0)
     dmin, dmax, dlast = d0.copy(), d0.copy(), d0.copy()
     first = np.where(d0 < FIRST_BELOW, 0, -1)
     stopped = np.zeros(B, dtype=np.int8)

@@ -214,6 +214,10 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
         Z = rule.init(X, fns)
     masks = np.stack([np.zeros(d), gen, disc, np.ones(d)])  # code -> which blocks move
     stop_at = np.full(B, steps, dtype=np.int64)  # steps done by each start
+    from stabcheck.simulate import boundary_distance
+
+    D0 = X - x_star
+    bound = boundary_distance(max_distance, np.sqrt(np.sum(D0 * D0, axis=1)))  # as simulate's boundary
     for k in range(steps):
         if is_oracle:
             Xo = game.convert_state(Z, target) if target else Z
@@ -234,7 +238,7 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
         D = Xn - x_star
         with np.errstate(over="ignore", invalid="ignore"):
             dist = np.hypot(D[:, 0], D[:, 1]) if d == 2 else np.sqrt(np.sum(D * D, axis=1))
-        ok = dist <= max_distance  # False for NaN
+        ok = dist <= bound  # False for NaN
         if ok.all() and active.all():
             Z = Z_new
             if is_oracle:
