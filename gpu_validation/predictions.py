@@ -318,7 +318,7 @@ def _dyn_spectral(records: list[dict]) -> dict:
     none = sum(o is None for _, o in outs)
     return {"id": "dyn-spectrally-stable",
             "statement": "Dynamic-GDA's switched update map at the final checkpoint is stable: the product of the "
-                         "V1/V2 maps it chose over its last 20 decisions (through its optimizer) has every "
+                         "V1/V2 maps it chose over its last 10 decisions (through its optimizer) has every "
                          "eigenvalue abs(lambda) <= 1 + tol.",
             "source": "thesis Theorem 5.1 (Lyapunov stability; local convergence where Sim/Alt converge)",
             "n": len(st) + len(un),

@@ -438,7 +438,7 @@ def write_report(runs_dir, markdown: str | Path, *, figures_dir: str | Path = "d
           "frozen), at the final checkpoint with its batch held fixed, matrix-free (JVPs + ARPACK, "
           "`stabcheck.nn`), each pair checked by its residual; outcome *inconclusive* when fewer than k "
           "pairs converged or the largest |lambda| is within the stated tolerance of 1. Dyn-GDA is also "
-          "judged on its switched system: the product of the maps it chose over its last 20 decisions. "
+          "judged on its switched system: the product of the maps it chose over its last 10 decisions. "
           "See docs/nn.md and `gpu_validation/spectrum.py`.", "",
           "| Prediction | Source | Contradicted by | Verdict | Evidence |", "|---|---|---|---|---|"]
     for p in preds:
