@@ -171,17 +171,7 @@ def buffers_of(module: nn.Module) -> dict:
     return {k: v.detach().clone() for k, v in module.named_buffers()}
 
 
-def flat(d: dict) -> torch.Tensor:
-    return torch.cat([v.reshape(-1) for v in d.values()])
-
-
-def unflat(vec: torch.Tensor, like: dict) -> dict:
-    out, i = {}, 0
-    for k, v in like.items():
-        n = v.numel()
-        out[k] = vec[i:i + n].view(v.shape)
-        i += n
-    return out
+from stabcheck.nn import flatten_params as flat, unflatten_params as unflat  # noqa: E402  (one implementation)
 
 
 def norm(d: dict) -> float:

@@ -123,17 +123,22 @@ def _convert(obj: Any, device) -> Any:
     return obj
 
 
-def _flat(d: dict) -> torch.Tensor:
+def flatten_params(d: dict) -> torch.Tensor:
+    """A name -> tensor dict as one flat vector (dict order)."""
     return torch.cat([v.reshape(-1) for v in d.values()])
 
 
-def _unflat(vec: torch.Tensor, like: dict) -> dict:
+def unflatten_params(vec: torch.Tensor, like: dict) -> dict:
+    """Inverse of :func:`flatten_params`: views of ``vec`` shaped like ``like``'s tensors."""
     out, i = {}, 0
     for k, v in like.items():
         n = v.numel()
         out[k] = vec[i:i + n].view(v.shape)
         i += n
     return out
+
+
+_flat, _unflat = flatten_params, unflatten_params
 
 
 # =========================================================================== parameters
