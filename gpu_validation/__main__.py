@@ -199,8 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (the run id keeps the kind, cpu/cuda)")
     r.add_argument("--data-root", help="folder holding MNIST / CIFAR-10 files (never downloaded)")
     r.add_argument("--out", default="runs/validation", help="runs directory (records/, samples/, states/)")
-    r.add_argument("--threads", type=_int_at_least(0), default=0,
-                   help="torch threads per training process (0 = torch default)")
+    r.add_argument("--threads", type=_int_at_least(0), default=1,
+                   help="torch threads per training process (default 1: the harness's small networks train "
+                        "slower with more threads, many times slower on a busy machine; 0 = torch's default)")
     r.add_argument("--no-spectrum", action="store_true", help="skip the spectrum at the end of each run")
     r.add_argument("--perturb", action="store_true", help="also run the perturbation test")
     r.add_argument("--no-progress", action="store_true", help="no progress bars (they go to stderr, terminals only)")
