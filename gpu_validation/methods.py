@@ -112,16 +112,11 @@ TRANSFORMS = {"jare": (Jare, {"gamma": float})}
 
 def base_field(gan, pair, dbuf: dict, draws: dict) -> tuple[Part, Part]:
     """The game's own field parts ``v_theta(gp, dp) = -grad_theta L_G`` and
-    ``v_psi(gp, dp) = grad_psi L_D`` for one iteration's random draws (pure functions)."""
+    ``v_psi(gp, dp) = grad_psi L_D`` for one iteration's random draws (pure functions):
+    :func:`stabcheck.nn.gan_field_parts`, the one implementation."""
+    from stabcheck.nn import gan_field_parts
 
-    def vg(gp, dp):
-        g = torch.func.grad(lambda p: gan.g_loss(pair, p, dp, dbuf, draws))(gp)
-        return {k: -v for k, v in g.items()}
-
-    def vd(gp, dp):
-        return torch.func.grad(lambda p: gan.d_objective(pair, gp, p, dbuf, draws))(dp)
-
-    return vg, vd
+    return gan_field_parts(gan, pair, dbuf, draws)
 
 
 #: Dynamic-GDA harness options and their defaults (module docstring)

@@ -452,8 +452,6 @@ def run_one(cfg: RunConfig, out_dir: Optional[Path] = None, *, progress: bool = 
     If ``out_dir`` is given the generated samples at each checkpoint are saved to
     ``out_dir/samples/<run_id>.npz`` (atomically).
     """
-    import torch
-
     from gpu_validation import metrics
 
     cache = cache if cache is not None else {}

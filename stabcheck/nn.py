@@ -123,6 +123,21 @@ def _convert(obj: Any, device) -> Any:
     return obj
 
 
+def gan_field_parts(gan, pair, dbuf: dict, draws: dict):
+    """A GAN class's field parts ``v_theta(gp, dp) = -grad_theta L_G`` and
+    ``v_psi(gp, dp) = grad_psi L_D`` for fixed draws (pure functions of the parameter dicts);
+    ``gan`` has ``g_loss`` / ``d_objective`` as :mod:`gpu_validation.gans`'s classes."""
+
+    def vg(gp, dp):
+        g = torch.func.grad(lambda p: gan.g_loss(pair, p, dp, dbuf, draws))(gp)
+        return {k: -t for k, t in g.items()}
+
+    def vd(gp, dp):
+        return torch.func.grad(lambda p: gan.d_objective(pair, gp, p, dbuf, draws))(dp)
+
+    return vg, vd
+
+
 def flatten_params(d: dict) -> torch.Tensor:
     """A name -> tensor dict as one flat vector (dict order)."""
     return torch.cat([v.reshape(-1) for v in d.values()])
@@ -214,15 +229,7 @@ def _field_parts(gen, disc, losses, batch, gfixed, dfixed, field_fns):
             have = list(batch) if isinstance(batch, dict) else type(batch).__name__
             raise BadInput(f"a GAN class needs a batch dict with 'z' and 'real' (and its pieces' draws); got {have}")
         pair = _ModulePair(gen, disc, gfixed, tuple(batch["real"].shape[1:]))
-
-        def vg(gp, dp):
-            g = torch.func.grad(lambda p: gan.g_loss(pair, p, dp, dfixed, batch))(gp)
-            return {k: -t for k, t in g.items()}
-
-        def vd(gp, dp):
-            return torch.func.grad(lambda p: gan.d_objective(pair, gp, p, dfixed, batch))(dp)
-
-        return vg, vd
+        return gan_field_parts(gan, pair, dfixed, batch)
     if not (isinstance(losses, (tuple, list)) and len(losses) == 2 and all(callable(f) for f in losses)):
         raise BadInput("losses must be (loss_G, loss_D), two callables loss(G, D, batch) -> scalar tensor "
                        "that each player minimizes, or a GAN class with g_loss/d_objective")
