@@ -99,11 +99,17 @@ def _cmd_report(args) -> int:
     return 0
 
 
+PROG = "python -m gpu_validation"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (``error: ...``) and exit status 2 (the project's rule)."""
+    """argparse with one-line errors (``gpu_validation: error: ... (see ... --help)``) and exit
+    status 2 (the project's rule)."""
 
     def error(self, message: str):  # noqa: D401
-        self.exit(2, f"error: {self.prog.split()[-1]}: {message}\n")
+        from stabcheck.cli import one_line_parser_error
+
+        raise BadInput(one_line_parser_error(self.prog, message))
 
 
 def _int_at_least(lo: int):
@@ -163,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     from gpu_validation.train import PROFILES
     from stabcheck.executors import add_executor_arguments
 
-    p = _Parser(prog="python -m gpu_validation",
+    p = _Parser(prog=PROG,
                 description="Train neural GANs with stabcheck's oracles and check the theory.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="train one or many configurations (resumable)",
@@ -238,15 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    from stabcheck.cli import one_line_parser_error
+
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: --help (0) or a bad option (2, one line)
-        return int(exc.code or 0)
-    try:
+        try:
+            args, extra = build_parser().parse_known_args(argv)
+        except SystemExit as exc:  # argparse: --help / --version
+            return int(exc.code or 0)
+        if extra:
+            prog = f"{PROG} {args.cmd}" if getattr(args, "cmd", None) else PROG
+            raise BadInput(one_line_parser_error(prog, f"unrecognized arguments: {' '.join(extra)}"))
         return args.func(args)
     except BadInput as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"gpu_validation: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("gpu_validation: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -33,11 +33,33 @@ SUBCOMMANDS = {
 }
 
 
+def one_line_parser_error(prog: str, message: str) -> str:
+    """argparse's error message as one line that names what is wrong and where help is:
+    ``the following arguments are required: --eta`` -> ``--eta is required (see stabcheck
+    analyze --help)``. Shared by ``gpu_validation``'s command line."""
+    import re
+
+    message = " ".join(str(message).split())  # argparse messages may carry newlines
+    m = re.fullmatch(r"the following arguments are required: (.+)", message)
+    if m:
+        names = m.group(1)
+        if names in ("COMMAND", "cmd", "command"):
+            names = "a command"
+        message = f"{names} {'is' if ',' not in names else 'are'} required"
+    m = re.fullmatch(r"argument (\S+): (.+)", message)
+    if m and m.group(1) in ("COMMAND", "cmd", "command"):
+        c = re.fullmatch(r"invalid choice: (.+?) \((choose from .+)\)", m.group(2))
+        message = f"unknown command {c.group(1)} ({c.group(2)})" if c else f"command: {m.group(2)}"
+    elif m:
+        message = f"{m.group(1)}: {m.group(2)}"
+    return f"{message} (see {prog} --help)"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports bad input as one line and exit status 2 (never a traceback)."""
 
     def error(self, message: str) -> None:  # noqa: D401 - argparse API
-        raise BadInput(message)
+        raise BadInput(one_line_parser_error(self.prog, message))
 
 
 def _available() -> dict:
@@ -67,10 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stabcheck`` console script. Returns the exit status."""
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # name the subcommand whose --help lists the valid options
+            prog = f"stabcheck {args.command}" if getattr(args, "command", None) else "stabcheck"
+            raise BadInput(one_line_parser_error(prog, f"unrecognized arguments: {' '.join(extra)}"))
         if not getattr(args, "_run", None):
-            parser.print_help()
-            return 2
+            raise BadInput(f"give a command: {', '.join(SUBCOMMANDS)} (see stabcheck --help)")
         return int(args._run(args) or 0)
     except BadInput as exc:
         print(f"stabcheck: error: {exc}", file=sys.stderr)

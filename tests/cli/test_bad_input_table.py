@@ -55,3 +55,35 @@ def test_bad_input_one_line_exit_2_no_file(capsys, files, argv, fragment):
     assert fragment in err, err
     assert set(files.rglob("*")) == before  # no output file, no temporary left behind
     assert time.perf_counter() - t0 < 30
+
+
+PARSER_ROWS = [
+    (["analyze", *D()], "--eta is required (see stabcheck analyze --help)"),
+    (["analyze", *D("--eta")], "--eta: expected one argument (see stabcheck analyze --help)"),
+    (["analyze", *D("--eta", "0.1", "--bogus", "x")], "unrecognized arguments: --bogus x (see stabcheck analyze --help)"),
+    (["sweep", *D("--executor", "slurm")], "--executor: invalid choice: 'slurm'"),
+    (["nosuch"], "unknown command 'nosuch' (choose from 'analyze'"),
+    ([], "give a command: analyze, simulate"),
+]
+
+
+@pytest.mark.parametrize("argv,fragment", PARSER_ROWS)
+def test_parser_errors_are_one_line_naming_the_help(capsys, argv, fragment):
+    code = main(argv)
+    cap = capsys.readouterr()
+    assert code == 2
+    assert cap.err.count("\n") == 1 and cap.err.startswith("stabcheck: error:"), cap.err
+    assert fragment in cap.err, cap.err
+    assert "usage:" not in cap.err + cap.out
+
+
+def test_parser_errors_one_line_in_a_real_process():
+    """argparse's own exit path (usage + error, 2-11 lines) never runs: checked end to end."""
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "stabcheck", "simulate", "--eta"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1 and "see stabcheck simulate --help" in p.stderr, p.stderr
+    assert p.stdout == ""
