@@ -324,7 +324,7 @@ def make_method(spec: Any) -> "Method":
     """A training method from a spec string (as ``--method``), an update rule or a Method.
 
     >>> make_method("alt:n_d=5").spec
-    'alt:n_d=5'
+    'alt:n_d=5,n_g=1,first=discriminator'
     >>> make_method("jare:gamma=10,rule=eg").name
     'jare'
     """

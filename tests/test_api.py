@@ -35,6 +35,19 @@ def test_docs_api_md_frames_block_runs_where_the_extra_is_installed():
         exec(compile(code, str(DOC), "exec"), {})
 
 
+def test_api_module_docstring_examples_run():
+    import stabcheck.api
+
+    res = doctest.testmod(stabcheck.api, optionflags=doctest.ELLIPSIS, report=True)
+    assert res.attempted >= 3 and res.failed == 0
+
+
+def test_py_typed_is_shipped():
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "stabcheck" / "py.typed").is_file()
+    assert re.search(r'stabcheck = \[[^\]]*"py\.typed"', (root / "pyproject.toml").read_text())
+
+
 def test_import_stabcheck_is_light_and_lazy():
     code = ("import sys, stabcheck; heavy = [m for m in ('torch', 'cvxpy', 'matplotlib', 'sympy', 'numpy') "
             "if m in sys.modules]; print(heavy); "
