@@ -1,0 +1,33 @@
+"""`gpu_validation analyze` back-fills the switched-system entry of an oracle run's record."""
+import json
+import subprocess
+import sys
+
+from gpu_validation.predictions import check_all
+from gpu_validation.spectrum import analyze_runs
+from gpu_validation.train import SPECTRUM_WINDOW
+
+
+def test_analyze_adds_the_window_entry_of_a_dyn_gda_record(tmp_path):
+    out = tmp_path / "runs"
+    subprocess.run([sys.executable, "-m", "gpu_validation", "run", "--dataset", "ring", "--gans", "wgan",
+                    "--methods", "dyn-gda", "--profile", "test", "--iterations", "12", "--batch", "16",
+                    "--width", "4", "--device", "cpu", "--threads", "1", "--no-progress", "--no-spectrum",
+                    "--out", str(out)], check=True, capture_output=True, text=True)
+    (rp,) = (out / "records").glob("*.json")
+    before = json.loads(rp.read_text())
+    assert not [s for s in before.get("spectrum", []) if s.get("kind") == "window"]
+    preds = {p["id"]: p for p in check_all([before])}
+    assert preds["dyn-spectrally-stable"]["verdict"] == "inconclusive"
+    assert "without a window entry" in preds["dyn-spectrally-stable"]["evidence"]
+
+    assert analyze_runs(out, k=2) >= 1
+    rec = json.loads(rp.read_text())
+    (win,) = [s for s in rec["spectrum"] if s.get("kind") == "window"]
+    # the window is the run's own last decisions before the final snapshot
+    assert win["decisions"] == rec["trace"]["decisions"][-SPECTRUM_WINDOW:]
+    assert win["status"] in ("ok", "inconclusive")
+    if win["status"] == "ok":
+        assert abs(win["growth_per_step"] ** len(win["decisions"]) - win["spectral_radius"]) < 1e-9
+    # a second pass finds nothing left to do
+    assert analyze_runs(out, k=2) == 0
