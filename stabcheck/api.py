@@ -594,9 +594,10 @@ def simulate(game: Any, runs: Specs, eta: Optional[float] = None, *, x0: Optiona
     if optimizer is not None and not any(r.kind == "oracle" for r in runners):
         raise BadInput("optimizer applies to oracles; give a method its optimizer in its spec "
                        "(e.g. 'alt:momentum=-0.3')")
-    start = [float(v) + 1.0 for v in g.equilibrium_numeric] if x0 is None else check_x0(g, x0)
+    start = [float(v) + 1.0 for v in g.equilibrium_numeric] if x0 is None else [float(v) for v in check_x0(g, x0)]
+    prec: Any = precision  # None, "float32", "exact" or digits (checked by the engine)
     md = MAX_DISTANCE if max_distance is None else max_distance
-    results = tuple(_simulate(g, r, e, start, steps, precision=precision, max_distance=md, batch=batch, seed=seed,
+    results = tuple(_simulate(g, r, e, start, steps, precision=prec, max_distance=md, batch=batch, seed=seed,
                               convert=convert, record_states=record_states) for r in runners)
     return SimulateResult(system=g.describe(), eta=e, x0=tuple(float(v) for v in start), steps=int(steps),
                           precision=results[0].precision, runs=results, seed=seed, batch=batch, max_distance=md)
