@@ -55,7 +55,7 @@ def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", linalg.LinAlgWarning)  # singular products are handled below
-        covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+        covmean = linalg.sqrtm(s1 @ s2)
     if not np.all(np.isfinite(covmean)):
         off = np.eye(s1.shape[0]) * 1e-6
         covmean = linalg.sqrtm((s1 + off) @ (s2 + off))
