@@ -5,16 +5,21 @@ Procedure (for one oracle on one game):
 1. **Convention.** The game is built in the oracle's own sign convention (the thesis's Dirac
    oracle and Dynamic-GDA: ``thesis``) unless the caller fixes another one and asks for
    ``convert``; the report says which. Every ``x0`` reported is in the game's convention.
-2. **Search (vectorised).** Hypothesis draws ``max_examples`` pairs ``(x0, eta)`` from
+2. **Search (vectorised).** ``max_examples`` pairs ``(x0, eta)`` with the distributions of
    :func:`stabcheck.testing.initial_conditions` and :func:`stabcheck.testing.step_sizes`
    (``eta`` log-uniform over ``eta_range``, plus the range ends and the theory's critical
-   step sizes), in batches of ``batch`` draws per Hypothesis example. Each batch runs at
-   once in numpy (:func:`stabcheck.testing.run_batch`: one step size per start) for oracles
-   with ``choose_many``, start by start through :func:`stabcheck.simulate.simulate`
-   otherwise; every fuzzed property is evaluated on every trajectory. Sim-GDA and Alt-GDA
-   (n_d = 1) run on the same draws, for comparison.
+   step sizes). Engine ``numpy`` (default): each Hypothesis example draws one seed, numpy
+   draws a block of ``block`` pairs from it (the first block starts with the simple draws
+   Hypothesis would try first), and :func:`stabcheck.testing.stream.stream_failures` runs
+   the block with the states streamed (equal, draw by draw, to the reference path; tested).
+   Engine ``hypothesis`` (the reference): Hypothesis draws every pair, ``batch`` per example,
+   run by :func:`stabcheck.testing.run_batch`. Oracles without ``choose_many`` run start by
+   start through :func:`stabcheck.simulate.simulate`. Sim-GDA and Alt-GDA (n_d = 1) run on
+   the same draws, for comparison.
 3. **Shrink.** For each property that failed, a second Hypothesis run (one draw per example,
-   ``steps`` drawn in ``1..N`` too, guided by :func:`hypothesis.target` towards failure)
+   ``steps`` drawn in ``1..N`` too, the search's first failing draw offered as one branch of
+   the strategy when a first run without it finds none, guided by :func:`hypothesis.target`
+   towards failure)
    finds and *shrinks* a failing ``(x0, eta, steps)``: Hypothesis's shrinker makes the
    numbers short decimals, ``steps`` small, and ``eta`` one of the range ends when possible.
    If that run finds no failure (a rare failure), the search's failing draw is reported as is
@@ -57,6 +62,9 @@ ALL_PROPERTIES = FUZZED + ("linearization", "potential", "certificate")
 #: the default set (``converges`` is opt-in: a stable oracle need not converge in N steps)
 DEFAULT_PROPERTIES = ("bounded", "lyapunov", "never_v3", "convention", "linearization", "potential", "certificate")
 DEFAULT_ETA_RANGE = (1e-3, 0.5)
+#: search engines: vectorised numpy draws seeded by Hypothesis (default), or Hypothesis drawing
+#: every (x0, eta) itself (the reference the fast one is tested against)
+ENGINES = ("numpy", "hypothesis")
 
 
 @dataclass
@@ -72,7 +80,9 @@ class Config:
     rtol: float = P.DEFAULT_RTOL
     tol: float = 1e-6
     properties: Sequence[str] = DEFAULT_PROPERTIES
-    batch: int = 200
+    batch: int = 200  # draws per Hypothesis example of the reference search (engine "hypothesis")
+    engine: str = "numpy"  # "numpy": vectorised draws seeded by Hypothesis; "hypothesis": one by one (reference)
+    block: int = 8192  # draws per Hypothesis example of the numpy search
     shrink_examples: int = 150
     compare: bool = True
     certificate_etas: Optional[Sequence[float]] = None
@@ -108,7 +118,9 @@ def validate(cfg: Config) -> Config:
     a, b = cfg.eta_range
     if not (math.isfinite(a) and math.isfinite(b) and 0 < a <= b):
         raise BadInput(f"eta range must satisfy 0 < a <= b, got {cfg.eta_range}")
-    for name in ("steps", "max_examples", "batch", "shrink_examples"):
+    if cfg.engine not in ENGINES:
+        raise BadInput(f"--search must be one of {', '.join(ENGINES)}, got {cfg.engine!r}")
+    for name in ("steps", "max_examples", "batch", "block", "shrink_examples"):
         v = getattr(cfg, name)
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if name == "shrink_examples" else 1):
             raise BadInput(f"--{name.replace('_', '-')} must be a positive integer, got {v!r}")
@@ -229,8 +241,98 @@ class _Search:
 
 def search(game, runner, cfg: Config, props: Sequence[str], convert: bool,
            compare_runners: Sequence[Any] = ()) -> _Search:
-    """Phase 2: draw ``cfg.max_examples`` (x0, eta) with Hypothesis in batches, run them
-    vectorised, evaluate ``props``; also run ``compare_runners`` on the same draws."""
+    """Phase 2: ``cfg.max_examples`` draws (x0, eta), each property evaluated on each; also
+    run ``compare_runners`` on the same draws. ``cfg.engine`` picks :func:`search_numpy`
+    (default) or :func:`search_reference`."""
+    if cfg.engine == "hypothesis":
+        return search_reference(game, runner, cfg, props, convert, compare_runners)
+    return search_numpy(game, runner, cfg, props, convert, compare_runners)
+
+
+def _fails(game, runner, E, X0, props, cfg: Config, convert: bool) -> dict:
+    """Per draw, whether each property fails: streamed at numpy speed where the runner allows
+    (:func:`stabcheck.testing.stream.stream_failures`), else through the reference path."""
+    from stabcheck.testing.stream import STREAMED, stream_failures, streamable
+
+    if cfg.vectorised is not False and streamable(runner) and all(p in STREAMED for p in props):
+        other = "thesis" if game.convention == "mescheder" else "mescheder"
+        return stream_failures(game, runner, E, X0, cfg.steps, props, C=cfg.C, V=cfg.candidate, rtol=cfg.rtol,
+                               exclude_axes=cfg.exclude_axes, tol=cfg.tol, convert=convert,
+                               other_game=_other_game(game, other) if "convention" in props else None)
+    tr = P.run_batch(game, runner, E, X0, cfg.steps, convert=convert, vectorised=cfg.vectorised)
+    return {p: _evaluate(p, game, tr, cfg, runner, convert).fails for p in props}
+
+
+def search_numpy(game, runner, cfg: Config, props: Sequence[str], convert: bool,
+                 compare_runners: Sequence[Any] = ()) -> _Search:
+    """The search at numpy speed: each Hypothesis example draws one seed, from which numpy
+    draws a block of ``cfg.block`` pairs (x0, eta) with the distributions of the Hypothesis
+    strategies (:func:`stabcheck.testing.draw_initial_conditions`,
+    :func:`~stabcheck.testing.draw_step_sizes`); the first block starts with the simple
+    draws Hypothesis tries first (:func:`~stabcheck.testing.corner_draws`). Verdicts per draw
+    come from :func:`_fails`; the first failing draw of each property is re-run through the
+    reference path for its step and value, and :func:`shrink` starts from it."""
+    from hypothesis import Phase, given, seed as hseed, strategies as st
+
+    critical = S.critical_step_sizes(game)
+    lo, hi = cfg.eta_range
+    out = _Search(failures={p: 0 for p in props},
+                  compare={getattr(c, "name", str(c)): {p: 0 for p in props if p in ("bounded", "lyapunov", "converges")}
+                           for c in compare_runners})
+    # a block keeps its states only for the convention property and the reference path: ~64 MB at most
+    from stabcheck.testing.stream import streamable
+
+    block = min(cfg.block, cfg.max_examples)
+    if "convention" in props or not all(streamable(r) for r in (runner, *compare_runners)) \
+            or cfg.vectorised is False:
+        block = max(1, min(block, int(8e6 // ((cfg.steps + 1) * game.dim))))
+    corners = S.corner_draws(game, lo, hi, critical=critical, kinds=cfg.starts)
+    state = {"remaining": cfg.max_examples, "index": 0}
+    t0 = time.perf_counter()
+
+    @given(st.integers(0, 2 ** 63 - 1))
+    def run(seed):
+        if state["remaining"] <= 0:
+            return
+        n = min(block, state["remaining"])
+        rng = np.random.default_rng([seed, state["index"]])
+        X0 = S.draw_initial_conditions(rng, n, game, kinds=cfg.starts)
+        E = S.draw_step_sizes(rng, n, lo, hi, critical=critical)
+        if state["index"] == 0:
+            m = min(n, len(corners[1]))
+            X0[:m], E[:m] = corners[0][:m], corners[1][:m]
+        state["index"] += 1
+        state["remaining"] -= n
+        out.examples += n
+        fails = _fails(game, runner, E, X0, props, cfg, convert)
+        for p in props:
+            f = fails[p]
+            out.failures[p] += int(f.sum())
+            if p not in out.first and f.any():
+                i = int(np.flatnonzero(f)[0])
+                tr = P.run_batch(game, runner, E[i:i + 1], X0[i:i + 1], cfg.steps, convert=convert,
+                                 vectorised=cfg.vectorised)
+                vio = _evaluate(p, game, tr, cfg, runner, convert)
+                out.first[p] = (X0[i].tolist(), float(E[i]), int(vio.step[0]), float(vio.value[0]))
+        for c in compare_runners:
+            cnt = out.compare[getattr(c, "name", str(c))]
+            if cnt:
+                fc = _fails(game, c, E, X0, list(cnt), cfg, False)
+                for p in cnt:
+                    cnt[p] += int(fc[p].sum())
+
+    if cfg.seed is not None:
+        run = hseed(cfg.seed)(run)
+    _settings(cfg, math.ceil(cfg.max_examples / block) + 3, [Phase.generate])(run)()
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def search_reference(game, runner, cfg: Config, props: Sequence[str], convert: bool,
+                     compare_runners: Sequence[Any] = ()) -> _Search:
+    """The reference search: Hypothesis draws every ``(x0, eta)`` itself, ``cfg.batch`` draws per
+    example (``--search hypothesis``), run vectorised, evaluate ``props``; also run
+    ``compare_runners`` on the same draws."""
     from hypothesis import Phase, given, seed as hseed, strategies as st
 
     x0s, etas, _ = _draws(game, cfg)
@@ -280,18 +382,25 @@ def search(game, runner, cfg: Config, props: Sequence[str], convert: bool,
     return out
 
 
-def shrink(game, runner, cfg: Config, prop: str, convert: bool) -> Optional[dict]:
+def shrink(game, runner, cfg: Config, prop: str, convert: bool, found: Optional[tuple] = None) -> Optional[dict]:
     """Phase 3: a Hypothesis run on single draws ``(x0, eta, steps)`` that finds and shrinks a
-    failure of ``prop``. Returns the minimal failing draw or None."""
+    failure of ``prop``. ``found`` (``(x0, eta)``, a failing draw of the search) is offered
+    to Hypothesis as one branch of the strategy (the other is the strategies' own draws), so
+    the shrinker starts from a known failure and moves to simpler draws while they still fail.
+    Returns the minimal failing draw or None."""
     from hypothesis import Phase, given, seed as hseed, strategies as st, target
 
     if cfg.shrink_examples <= 0:
         return None
     x0s, etas, _ = _draws(game, cfg)
+    pairs = st.tuples(x0s, etas)
+    if found is not None:
+        pairs = st.one_of(pairs, st.just((list(found[0]), float(found[1]))))
     last: dict = {}
 
-    @given(x0s, etas, st.integers(1, cfg.steps))
-    def prop_holds(x0, eta, steps):
+    @given(pairs, st.integers(1, cfg.steps))
+    def prop_holds(pair, steps):
+        x0, eta = pair
         tr = P.run_batch(game, runner, [eta], np.array([x0], dtype=float), steps, convert=convert,
                          vectorised=cfg.vectorised)
         vio = _evaluate(prop, game, tr, cfg, runner, convert)
@@ -561,6 +670,8 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
                                    for name, cnt in found.compare.items()}
         if fails:
             ce = shrink(game, runner, cfg, p, conv_used)
+            if ce is None:  # a rare failure: shrink from the search's failing draw
+                ce = shrink(game, runner, cfg, p, conv_used, found=found.first[p][:2])
             entry["shrunk"] = ce is not None
             if ce is None:
                 x0, eta, step, value = found.first[p]
@@ -597,7 +708,7 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
         "candidate": cfg.candidate,
         "rtol": cfg.rtol,
         "vectorised": bool(vectorised),
-        "search": {"examples": found.examples, "seconds": found.seconds,
+        "search": {"engine": cfg.engine, "examples": found.examples, "seconds": found.seconds,
                    "examples_per_second": found.examples / found.seconds if found.seconds > 0 else None},
         "compared_with": [c.name for c in compare],
         "optimizer": runner.optimizer.describe() if runner.optimizer is not None else None,
@@ -644,7 +755,8 @@ def format_report(rep: dict) -> str:
              f"{rep['steps']} steps per run, {rep['search']['examples']} draws"
              + (f", seed {rep['seed']}" if rep["seed"] is not None else ", derandomized")
              + f"; {rep['search']['examples_per_second'] or 0:.0f} draws/s"
-             + (" (vectorised)" if rep["vectorised"] else " (one by one)")]
+             + (" (vectorised" if rep["vectorised"] else " (one by one")
+             + f", {rep['search'].get('engine', 'numpy')} search)"]
     mark = {"holds": "PASS", "fails": "FAIL", "skipped": "skip", "inconclusive": "  ? ", "not certified": "  ? "}
     for p in rep["properties"]:
         lines.append(f"[{mark.get(p['status'], p['status'])}] {p['name']}: {p.get('message', '')}")
@@ -668,5 +780,6 @@ def format_report(rep: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["check_oracle", "Config", "format_report", "parse_eta_range", "parse_properties", "search", "shrink",
+__all__ = ["check_oracle", "Config", "format_report", "parse_eta_range", "parse_properties", "search", "search_numpy",
+           "search_reference", "shrink", "ENGINES",
            "game_for_oracle", "ALL_PROPERTIES", "DEFAULT_PROPERTIES", "FUZZED", "DEFAULT_ETA_RANGE"]

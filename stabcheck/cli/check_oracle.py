@@ -50,6 +50,9 @@ def register(p) -> None:
     f.add_argument("--optimizer", default=None, metavar="K=V,...",
                    help="take the oracle's (and the compared Sim/Alt's) steps through this optimizer, e.g. "
                         "momentum=-0.3,ratio=2 (docs/optimizers.md); lyapunov and the certificate are then skipped")
+    f.add_argument("--search", choices=("numpy", "hypothesis"), default="numpy",
+                   help="numpy (default): blocks of 8192 draws made by numpy from a Hypothesis seed, run at numpy "
+                        "speed; hypothesis: Hypothesis draws every example (the reference, ~20x slower)")
     f.add_argument("--one-by-one", action="store_true",
                    help="run the draws one by one through simulate() even if the oracle has choose_many")
     p.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
@@ -74,7 +77,7 @@ def run(args) -> int:
                  seed=args.seed, C=args.bound, candidate=args.lyapunov, rtol=args.rtol, tol=args.tol,
                  properties=parse_properties(args.properties), shrink_examples=args.shrink_examples,
                  compare=not args.no_compare, starts=starts, exclude_axes=args.exclude_axes,
-                 vectorised=False if args.one_by_one else None, optimizer=args.optimizer)
+                 vectorised=False if args.one_by_one else None, optimizer=args.optimizer, engine=args.search)
     report = check_oracle(args.oracle, system=args.system, loss=args.loss, regs=args.reg,
                           convention=args.convention, convert=args.convert, config=cfg)
     if args.json is not None:

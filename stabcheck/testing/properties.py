@@ -226,10 +226,11 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
                     or c.max(initial=3) > 3:
                 raise BadInput(f"oracle {r.name!r}: choose_many must return {B} integer codes in 1..3 (V1, V2, V3)")
             with np.errstate(over="ignore", invalid="ignore"):
+                M = masks.take(c, axis=0)  # = masks[c], 10x faster
                 if opt is None:
-                    Z_new = Z + Ecol * (v(Z) * masks[c])
+                    Z_new = Z + Ecol * (v(Z) * M)
                 else:  # the oracle picks who moves, the optimizer how (its state S rides along)
-                    Z_new, S_new = opt.move(Z, S, v(Z) * masks[c], Ecol, ofns, masks[c])
+                    Z_new, S_new = opt.move(Z, S, v(Z) * M, Ecol, ofns, M)
             Xn = Z_new
         else:
             with np.errstate(over="ignore", invalid="ignore"):

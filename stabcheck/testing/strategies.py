@@ -166,6 +166,107 @@ def initial_conditions(game=None, *, dim: Optional[int] = None, n_gen: Optional[
     return st.tuples(st.sampled_from(kinds), st.lists(comp, min_size=dim, max_size=dim), st.booleans()).map(build)
 
 
+# --------------------------------------------------------------------------- numpy mirrors
+
+def round_sig_array(v: np.ndarray, digits: int) -> np.ndarray:
+    """Round to ``digits`` significant decimal digits, vectorised: ``m / 10^k`` or ``m * 10^k``
+    with an integer ``m`` (both correctly rounded), so every value is a short decimal that
+    ``repr`` prints as such (as :func:`_round_sig` does, up to ties)."""
+    v = np.asarray(v, dtype=float)
+    out = v.copy()
+    nz = np.isfinite(v) & (v != 0)
+    e = np.floor(np.log10(np.abs(v[nz]))).astype(int) - (digits - 1)
+    m = v[nz]
+    r = np.where(e < 0, np.round(m * 10.0 ** np.maximum(-e, 0)) / 10.0 ** np.maximum(-e, 0),
+                 np.round(m / 10.0 ** np.maximum(e, 0)) * 10.0 ** np.maximum(e, 0))
+    out[nz] = r
+    return out
+
+
+def _specials(lo: float, hi: float, critical: Sequence[float]) -> list:
+    specials = [lo] + [float(c) for c in critical if lo <= float(c) <= hi and float(c) not in (lo, hi)]
+    if hi != lo:
+        specials.append(hi)
+    return specials
+
+
+def draw_step_sizes(rng: np.random.Generator, size: int, lo: float = 1e-3, hi: float = 0.5, *,
+                    critical: Sequence[float] = (), digits: int = 3) -> np.ndarray:
+    """``size`` step sizes drawn as :func:`step_sizes` draws them, at numpy speed: half from
+    the explicit values (``lo``, ``critical`` inside the range, ``hi``), half log-uniform in
+    ``[lo, hi]`` rounded to ``digits`` significant digits. Used by check-oracle's search."""
+    lo, hi = float(lo), float(hi)
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
+        raise InvalidArgument(f"step sizes need 0 < lo <= hi (finite), got lo={lo!r}, hi={hi!r}")
+    if lo == hi:
+        return np.full(size, lo)
+    specials = np.array(_specials(lo, hi, critical))
+    u = rng.uniform(math.log10(lo), math.log10(hi), size)
+    val = np.clip(round_sig_array(10.0 ** u, digits), lo, hi)
+    pick = rng.random(size) < 0.5
+    val[pick] = specials[rng.integers(0, len(specials), int(pick.sum()))]
+    return val
+
+
+def draw_initial_conditions(rng: np.random.Generator, size: int, game=None, *, dim: Optional[int] = None,
+                            n_gen: Optional[int] = None, equilibrium: Optional[Sequence[float]] = None,
+                            kinds: Sequence[str] = KINDS, digits: int = 4) -> np.ndarray:
+    """``size`` starts (rows) drawn as :func:`initial_conditions` draws them, at numpy speed:
+    a kind uniformly from ``kinds``, components of ``u`` uniform in ``[-10, 10]`` rounded to
+    ``digits`` significant digits (``|u_i| < 1e-3`` becomes 1), ``x0 = x* + s u`` with the
+    kind's scale; ``boundary`` starts zero the generator or the discriminator block."""
+    if game is not None:
+        dim, n_gen = game.dim, game.n_gen
+        equilibrium = game.equilibrium_numeric.tolist()
+    if dim is None or int(dim) < 1:
+        raise InvalidArgument(f"draw_initial_conditions needs a game or dim >= 1, got dim={dim!r}")
+    dim = int(dim)
+    n_gen = dim // 2 if n_gen is None else int(n_gen)
+    x_star = np.zeros(dim) if equilibrium is None else np.asarray(equilibrium, dtype=float)
+    kinds = list(kinds)
+    bad = [k for k in kinds if k not in ALL_KINDS]
+    if bad or not kinds:
+        raise InvalidArgument(f"unknown kinds {bad or kinds!r}; valid: {', '.join(ALL_KINDS)}")
+    u = round_sig_array(rng.uniform(-10.0, 10.0, (size, dim)), digits)
+    u[np.abs(u) < 1e-3] = 1.0
+    kind = rng.integers(0, len(kinds), size)
+    scale = np.array([1.0 if k == "boundary" else SCALES[k] for k in kinds])[kind]
+    if "boundary" in kinds and 0 < n_gen < dim:
+        on = kind == kinds.index("boundary")
+        which = rng.random(size) < 0.5
+        u[on & which, :n_gen] = 0.0
+        u[on & ~which, n_gen:] = 0.0
+    return x_star + scale[:, None] * u
+
+
+def corner_draws(game, lo: float, hi: float, *, critical: Sequence[float] = (),
+                 kinds: Sequence[str] = KINDS) -> tuple[np.ndarray, np.ndarray]:
+    """The simple draws Hypothesis tries first, as arrays ``(X0, etas)``: ``u`` in
+    ``{(1, ..., 1), (-1, ..., -1), (1, -1, ...), (10, ..., 10)}`` at every kind of start
+    (both boundary blocks), each with every explicit step size (range ends, critical values)."""
+    dim, n_gen = game.dim, game.n_gen
+    x_star = game.equilibrium_numeric
+    alt = np.where(np.arange(dim) % 2 == 0, 1.0, -1.0)
+    us = [np.ones(dim), -np.ones(dim), alt, 10.0 * np.ones(dim)]
+    if 0 < n_gen < dim:  # the generator block against the discriminator block
+        split = np.ones(dim)
+        split[n_gen:] = -1.0
+        us.append(split)
+    starts = []
+    for kind in kinds:
+        for u in us:
+            if kind == "boundary" and 0 < n_gen < dim:
+                for blk in (slice(0, n_gen), slice(n_gen, dim)):
+                    w = u.copy()
+                    w[blk] = 0.0
+                    starts.append(x_star + w)
+            else:
+                starts.append(x_star + (1.0 if kind == "boundary" else SCALES[kind]) * u)
+    X = np.unique(np.array(starts), axis=0)
+    etas = np.array(_specials(float(lo), float(hi), critical) if lo != hi else [float(lo)])
+    return np.repeat(X, len(etas), axis=0), np.tile(etas, len(X))
+
+
 # --------------------------------------------------------------------------- games
 
 REG_SPECS = {
@@ -306,5 +407,5 @@ def matrices_with_spectrum(n: int, *, max_modulus: float = 1.5, min_modulus: flo
                      basis.filter(ok)).map(build)
 
 
-__all__ = ["step_sizes", "critical_step_sizes", "initial_conditions", "game_specs", "games", "build_game",
+__all__ = ["draw_step_sizes", "draw_initial_conditions", "corner_draws", "round_sig_array", "step_sizes", "critical_step_sizes", "initial_conditions", "game_specs", "games", "build_game",
            "seeds", "spectra", "matrices_with_spectrum", "real_matrix_with_spectrum", "SCALES", "KINDS", "ALL_KINDS"]
