@@ -385,6 +385,12 @@ class MethodResult(_Result):
                       ((_g(self.spectral_radius, 10), self.verdict, _g(self.iterations_per_decade, 4)),))
 
 
+def _factors_inf(f: dict) -> dict:
+    """The engine writes an infinite phase / conditioning factor as None; here it is inf
+    (``"inf"`` in JSON), as every other non-finite number."""
+    return {k: (math.inf if v is None and k in ("phase_factor", "conditioning_factor") else v) for k, v in f.items()}
+
+
 def _method_result(entry: dict) -> MethodResult:
     return MethodResult(spec=entry["spec"], verdict=entry["verdict"], verdict_exact=bool(entry["verdict_exact"]),
                         defective=bool(entry.get("defective")), spectral_radius=float(entry["spectral_radius"]),
@@ -431,7 +437,10 @@ class AnalyzeResult(_Result):
         return iter(self.methods)
 
     def to_dict(self) -> dict:
-        return _versioned("analyze", self.raw)
+        d = _versioned("analyze", self.raw)
+        d["field"] = _factors_inf(d["field"])
+        d["methods"] = [dict(m, field=_factors_inf(m["field"])) if "field" in m else m for m in d["methods"]]
+        return d
 
     def _rows(self) -> list:
         return [{"method": m.spec, "spectral_radius": m.spectral_radius, "verdict": m.verdict,
@@ -521,7 +530,8 @@ class SimulateResult(_Result):
         return _versioned("simulate", {
             "system": self.system, "eta": self.eta, "x0": list(self.x0), "steps": self.steps,
             "precision": self.precision, "seed": self.seed, "batch": self.batch, "max_distance": self.max_distance,
-            "runs": [r.to_json() for r in self.runs]})
+            "runs": [dict(r.to_json(), final_distance_log10=r.final_distance_log10,
+                          min_distance_log10=r.min_distance_log10) for r in self.runs]})  # -inf kept (at x*)
 
     def _rows(self) -> list:
         return [{"run": r.name, "kind": r.kind, "steps_done": r.steps_done,

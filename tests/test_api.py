@@ -108,6 +108,10 @@ def test_json_has_schema_version_and_encodes_non_finite_floats_as_strings():
     rho[1] = math.nan
     assert json.loads(m.to_json(indent=None))["spectral_radius"] == ["inf", "nan"]
     assert m.to_dict()["spectral_radius"][0] == math.inf
+    at_eq = json.loads(stabcheck.simulate(g, "sim", eta=0.1, x0=[0.0, 0.0], steps=2).to_json())["runs"][0]
+    assert at_eq["final_distance_log10"] == "-inf" and at_eq["final_distance"] == 0.0
+    field = json.loads(stabcheck.analyze(g, "sim", eta=0.1).to_json())["field"]  # eigenvalues +-i
+    assert field["phase_factor"] == "inf"
 
 
 def test_analyze_json_validates_against_the_committed_schema():
