@@ -175,7 +175,7 @@ def congruence(A: list, P: list) -> tuple[np.ndarray, int]:
     """``A^T P A`` exactly, as ``(M, d)`` with integer ``M`` and ``A^T P A = M / d``."""
     Ai, da = to_int_matrix(A)
     Pi, dp = to_int_matrix(P)
-    return Ai.T.dot(Pi).dot(Ai), da * da * dp
+    return int_matmul(int_matmul(Ai.T, Pi), Ai), da * da * dp
 
 
 def combine(terms: Sequence[tuple[Any, Any]], n: int) -> tuple[np.ndarray, int]:
@@ -212,3 +212,89 @@ def is_exactly_symmetric(F: list) -> bool:
     """True when a Fraction matrix equals its transpose exactly."""
     n = len(F)
     return all(F[i][j] == F[j][i] for i in range(n) for j in range(i + 1, n))
+
+
+# --------------------------------------------------------------------------- fast exact paths
+#
+# Both functions below are exact: integer products are formed from float64 products of small
+# "limbs" whose every partial sum is an integer below 2^53 (so no rounding can occur, in any
+# summation order), and positive definiteness is proven by an exact congruence plus Gershgorin.
+
+
+def _limbs(M: np.ndarray, b: int) -> list:
+    """``M`` (object array of ints) as float64 arrays ``L_k`` with ``M = sum_k L_k 2^(b k)``,
+    ``|L_k| < 2^b`` (signed limbs: the sign of each entry is carried by every limb)."""
+    A = np.asarray(M, dtype=object)
+    sign = np.where(A < 0, -1.0, 1.0)
+    absA = np.abs(A)
+    top = max((int(v).bit_length() for v in absA.ravel()), default=0)
+    mask = (1 << b) - 1
+    out = []
+    for k in range((top + b - 1) // b if top else 1):
+        limb = ((absA >> (b * k)) & mask).astype(np.float64)
+        out.append(limb * sign)
+    return out
+
+
+def int_matmul(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The exact product of two integer matrices (object arrays of Python ints), by float64
+    BLAS products of limbs (exact: each limb product sum is an integer of magnitude
+    ``< k 2^(2b) <= 2^52``). Equal to ``X.dot(Y)`` in object arithmetic, much faster for large
+    matrices."""
+    X = np.asarray(X, dtype=object)
+    Y = np.asarray(Y, dtype=object)
+    k = X.shape[1]
+    if X.shape[0] * k * Y.shape[1] <= 4096:
+        return X.dot(Y)
+    b = max(1, (52 - max(1, k).bit_length()) // 2)
+    LX, LY = _limbs(X, b), _limbs(Y, b)
+    acc: dict = {}
+    for i, a in enumerate(LX):
+        for j, c in enumerate(LY):
+            p = (a @ c).astype(np.int64)  # exact integers < 2^52
+            acc[i + j] = acc.get(i + j, 0) + p  # at most ~min(#limbs) terms: < 2^60, fits int64
+    out = np.zeros((X.shape[0], Y.shape[1]), dtype=object)
+    out[:, :] = 0
+    for s, S in acc.items():
+        out = out + S.astype(object) * (1 << (b * s))
+    return out
+
+
+def _scaled_float(M: np.ndarray) -> np.ndarray:
+    """An integer matrix as floats scaled by a power of two (for a numerical factorization only)."""
+    A = np.asarray(M, dtype=object)
+    top = max((abs(int(v)).bit_length() for v in A.ravel()), default=0)
+    sh = max(0, top - 60)
+    return np.array([[float(int(v) >> sh) if v >= 0 else -float((-int(v)) >> sh) for v in row] for row in A])
+
+
+def pd_by_congruence(M: np.ndarray) -> bool:
+    """True only when the symmetric integer matrix ``M`` is *proven* positive definite:
+    ``X M X^T`` (``X`` a rounded inverse Cholesky factor, integer, lower triangular with a
+    nonzero diagonal, hence nonsingular) is computed exactly and is strictly diagonally
+    dominant with a positive diagonal (Gershgorin). False means "not proven this way" (the
+    caller then decides exactly by elimination), never "indefinite"."""
+    A = np.asarray(M, dtype=object)
+    n = A.shape[0]
+    try:
+        L = np.linalg.cholesky(_scaled_float(A))
+        Xf = np.linalg.solve(L, np.eye(n))
+    except np.linalg.LinAlgError:
+        return False
+    if not np.all(np.isfinite(Xf)):
+        return False
+    X = np.zeros((n, n), dtype=object)
+    X[:, :] = 0
+    for i in range(n):
+        row = np.tril(Xf)[i, : i + 1]
+        e = math.frexp(float(np.max(np.abs(row))))[1] if np.max(np.abs(row)) > 0 else 0
+        for j in range(i + 1):
+            X[i, j] = int(round(math.ldexp(float(row[j]), 44 - e)))
+        if X[i, i] == 0:
+            return False
+    G = int_matmul(int_matmul(X, A), X.T)
+    for i in range(n):
+        off = sum(abs(int(G[i, j])) for j in range(n) if j != i)
+        if not int(G[i, i]) > off:
+            return False
+    return True

@@ -161,8 +161,9 @@ def exact_of(A: np.ndarray, A_exact: Any = None, name: str = "A") -> list:
 # --------------------------------------------------------------------------- solving
 
 
-def solve_problem(problem: Any, solver: str) -> tuple[str, float, Optional[str]]:
-    """Solve a cvxpy problem; return ``(status, seconds, error or None)``. Never raises."""
+def solve_problem(problem: Any, solver: str, options: Optional[dict] = None) -> tuple[str, float, Optional[str]]:
+    """Solve a cvxpy problem; return ``(status, seconds, error or None)``. Never raises.
+    ``options`` replace the solver's default options (``SOLVER_OPTIONS``)."""
     import cvxpy as cp
 
     import warnings
@@ -171,7 +172,7 @@ def solve_problem(problem: Any, solver: str) -> tuple[str, float, Optional[str]]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # 'may be inaccurate': reported via the status
-            problem.solve(solver=solver, **SOLVER_OPTIONS[solver])
+            problem.solve(solver=solver, **(SOLVER_OPTIONS[solver] if options is None else options))
         status = str(problem.status)
         err = None
     except cp.error.SolverError as exc:
@@ -204,7 +205,8 @@ def sym(X: Any) -> Any:
     return (X + X.T) / 2
 
 
-def sdp_common_quadratic(As: Sequence[np.ndarray], *, continuous: bool, strict: bool, solver: str):
+def sdp_common_quadratic(As: Sequence[np.ndarray], *, continuous: bool, strict: bool, solver: str,
+                         options: Optional[dict] = None):
     """Solve ``P >= I``, decrease ``<= -I`` (strict) or ``<= 0`` for every A; min ||P||.
 
     Returns ``(P or None, status, seconds, error)``.
@@ -220,7 +222,7 @@ def sdp_common_quadratic(As: Sequence[np.ndarray], *, continuous: bool, strict: 
         D = sym(decrease_expr(A, P, continuous))
         cons.append(D << (-eye if strict else 0 * eye))
     prob = cp.Problem(cp.Minimize(t), cons)
-    status, secs, err = solve_problem(prob, solver)
+    status, secs, err = solve_problem(prob, solver, options)
     sdp_common_quadratic.last_stats = _stats(prob)
     Pv = None
     if status in ("optimal", "optimal_inaccurate") and P.value is not None:
@@ -261,7 +263,7 @@ def exact_check(P_frac: list, A_fracs: Sequence[list], *, continuous: bool, stri
     worst = 0.0
     ok = True
     pos, dpos = ex.combine([(1, Pi), (-margin, eye)], n)
-    st = ex.psd_status(pos)
+    st = _definiteness(pos, margin != 0)
     need = "pd" if margin == 0 else None
     good = (st == "pd") if need == "pd" else st in ("pd", "psd")
     details.append({"condition": "P - m I >= 0" if margin else "P > 0", "holds": good})
@@ -271,13 +273,26 @@ def exact_check(P_frac: list, A_fracs: Sequence[list], *, continuous: bool, stri
     for k, A in enumerate(A_fracs):
         D = exact_decrease(A, P_frac, continuous)
         neg, dneg = ex.combine([(-1, D), (-(margin if strict else 0), eye)], n)
-        st = ex.psd_status(neg)
+        st = _definiteness(neg, strict and margin != 0)
         good = st in ("pd", "psd")
         details.append({"condition": f"decrease of map {k}" + (" <= -m I" if strict else " <= 0"), "holds": good})
         if not good:
             ok = False
             worst = max(worst, -float(np.linalg.eigvalsh(ex.as_float(neg, dneg)).min()))
     return ok, worst, details
+
+
+#: from this size on, positive definiteness is first tried by an exact congruence + Gershgorin
+#: (:func:`stabcheck.certify.exact.pd_by_congruence`), elimination only when that is not enough
+FAST_PD_MIN_N = 24
+
+
+def _definiteness(M: np.ndarray, expect_pd: bool) -> str:
+    """Exact ``"pd"`` / ``"psd"`` / ``"indefinite"``; a strict condition (which has a margin, so
+    the matrix is expected to be definite) first tries the fast exact proof."""
+    if expect_pd and M.shape[0] >= FAST_PD_MIN_N and ex.pd_by_congruence(M):
+        return "pd"
+    return ex.psd_status(M)
 
 
 def fraction_strings(F: list) -> list:
@@ -447,61 +462,121 @@ def exact_lyapunov_solution(F: list, continuous: bool) -> Optional[list]:
     return [[(P[i][j] + P[j][i]) / 2 for j in range(n)] for i in range(n)]
 
 
-def _try_lyapunov_equation(res: "CertificateResult", A: np.ndarray, F: list, continuous: bool, what: str) -> bool:
-    """Rung 1 for one map, strict: solve the Lyapunov equation (exactly for n <= 10, else in
-    float64 and rationalized) and hand ``P`` to the exact check. True when certified."""
-    from scipy import linalg
+def _lyapunov_candidates(A: np.ndarray, F: list, continuous: bool):
+    """Rung 1 for one map: the Lyapunov equation ``A^T P A - P = -I`` (``A^T P + P A = -I``),
+    solved exactly for n <= 10 (small entries), else in float64 and rationalized. Yields
+    ``(how, P, m)`` candidates; the caller checks them exactly."""
+    from stabcheck.certify.ladder import stein_candidate
 
     n = A.shape[0]
-    t0 = time.perf_counter()
-    candidates = []
     bits = max((max(v.numerator.bit_length(), v.denominator.bit_length()) for row in F for v in row), default=0)
-    if n <= EXACT_LYAPUNOV_MAX_N and bits <= 256:  # subnormal / huge entries: rational growth, use the SDP
+    if n <= EXACT_LYAPUNOV_MAX_N and bits <= 256:  # subnormal / huge entries: rational growth
         P = exact_lyapunov_solution(F, continuous)
         if P is not None and max(max(v.numerator.bit_length(), v.denominator.bit_length())
                                  for row in P for v in row) <= 4096:
-            candidates.append(("exact solution of the Lyapunov equation", P))
-    else:
-        try:
-            Pf = (linalg.solve_continuous_lyapunov(A.T, -np.eye(n)) if continuous
-                  else linalg.solve_discrete_lyapunov(A.T, np.eye(n)))
-        except (ValueError, np.linalg.LinAlgError):
-            Pf = None
-        if Pf is not None and np.all(np.isfinite(Pf)):
-            Pf = (Pf + Pf.T) / 2
-            candidates.append(("float64 solution of the Lyapunov equation, rationalized", ex.rationalize(Pf / np.abs(Pf).max())))
-    for how, P in candidates:
-        if how.startswith("exact"):
             # exact P: discrete P = sum (A^T)^k A^k >= I and the decrease is exactly -|x|^2;
-            # continuous A^T P + P A = -I gives lambda_min(P) >= 1 / (2 ||A||_2). The exact check
-            # below confirms (a P of an unstable map fails it).
+            # continuous A^T P + P A = -I gives lambda_min(P) >= 1 / (2 ||A||_2). The exact
+            # check confirms (a P of an unstable map fails it).
             if continuous:
                 norm = float(np.linalg.norm(A, 2))
                 m = min(Fraction(1, 2), dyadic_floor(0.5 / (2 * norm * 1.01))) if norm > 0 else Fraction(0)
             else:
                 m = Fraction(1, 2)
-        else:
-            Pfl = np.array([[float(v) for v in r] for r in P])
-            try:
-                lo = float(np.linalg.eigvalsh(Pfl).min())
-                D = (A.T @ Pfl @ A - Pfl) if not continuous else (A.T @ Pfl + Pfl @ A)
-                dec = -float(np.linalg.eigvalsh((D + D.T) / 2).max())
-            except np.linalg.LinAlgError:
-                continue
-            m = min(dyadic_floor(0.5 * lo), dyadic_floor(0.5 * dec)) if (lo > 0 and dec > 0) else Fraction(0)
-        if m <= 0:
-            continue
-        ok, viol, details = exact_check(P, [F], continuous=continuous, strict=True, margin=m)
-        if ok:
-            res.exact_time_s += time.perf_counter() - t0
-            res.extras["checks"] = details
-            res.extras["method"] = how
-            res.extras["rung"] = "lyapunov-equation"
-            res.solver_status = "not used (Lyapunov equation)"
-            _fill_certified(res, P, m, what, continuous, True, 1)
-            return True
+            yield "exact solution of the Lyapunov equation", P, m
+        return
+    Pf = stein_candidate([A], continuous)
+    if Pf is not None:
+        yield ("float64 solution of the Lyapunov equation, rationalized", ex.rationalize(Pf),
+               normalized_margin(Pf, [A], continuous, True))
+
+
+def _accept(res: CertificateResult, P: list, m: Fraction, e: Optional[list], A_fracs: Sequence[list],
+            continuous: bool, what: str, rung: str, how: str, nmaps: int, asked_strict: bool) -> bool:
+    """Map a strict candidate of the balanced maps back (exactly) and check it exactly against
+    the caller's original maps. True (and ``res`` filled) when it passes."""
+    from stabcheck.certify.ladder import unbalance
+
+    if m <= 0:
+        return False
+    t0 = time.perf_counter()
+    Po, mo = unbalance(P, m, e)
+    if mo <= 0:
+        return False
+    ok, viol, details = exact_check(Po, A_fracs, continuous=continuous, strict=True, margin=mo)
     res.exact_time_s += time.perf_counter() - t0
-    return False
+    res.extras.setdefault("tried", []).append({"rung": rung, "passed": bool(ok)})
+    if not ok:
+        res.max_violation = viol if res.max_violation is None else min(res.max_violation, viol)
+        res.extras["_last_failed"] = Po
+        return False
+    res.extras["checks"] = details
+    res.extras["method"] = how
+    res.extras["rung"] = rung
+    if e:
+        res.extras["balancing"] = f"diag(2^e), e = {e} (certificate mapped back exactly)"
+    _fill_certified(res, Po, mo, what, continuous, True, nmaps)
+    if not asked_strict:  # a strict certificate is a non-strict one
+        res.strict = False
+        res.extras["strict_certificate"] = True
+    return True
+
+
+def _strict_ladder(res: CertificateResult, As: Sequence[np.ndarray], A_fracs: Sequence[list], *,
+                   continuous: bool, solver: str, what: str, asked_strict: bool) -> Optional[tuple]:
+    """The ladder, cheap to expensive; every rung's candidate is checked exactly on the original
+    maps (see docs/certify.md). Returns None when certified, else the last SDP's
+    ``(Pf, status, err)`` for the caller's "not certified" / "inconclusive" wording."""
+    from stabcheck.certify.ladder import (SCS_LOOSE_MIN_N, SCS_LOOSE_OPTIONS, balance_exponents, balanced,
+                                          stein_candidate)
+
+    n = As[0].shape[0]
+    k = len(As)
+    e = balance_exponents(As)
+    Ab, Fb = balanced(As, A_fracs, e) if e else (list(As), list(A_fracs))
+    if not all(np.all(np.isfinite(A)) for A in Ab):
+        e, Ab, Fb = None, list(As), list(A_fracs)
+    # rung 1 (one map) / rung 2 (several maps): an equation, no solver
+    if k == 1:
+        for how, P, m in _lyapunov_candidates(Ab[0], Fb[0], continuous):
+            if _accept(res, P, m, e, A_fracs, continuous, what, "lyapunov-equation", how, k, asked_strict):
+                res.solver_status = "not used (Lyapunov equation)"
+                return None
+    else:
+        t0 = time.perf_counter()
+        Pf = stein_candidate(Ab, continuous)
+        res.extras["stein_s"] = time.perf_counter() - t0
+        if Pf is not None:
+            how = ("Stein equation P - sum A_i^T P A_i = I" if not continuous
+                   else "Lyapunov equation of sum A_i") + " (float64, rationalized)"
+            if _accept(res, ex.rationalize(Pf), normalized_margin(Pf, Ab, continuous, True), e, A_fracs,
+                       continuous, what, "stein", how, k, asked_strict):
+                res.solver_status = "not used (Stein equation)"
+                return None
+    # rung 3: a loose first-order SDP (large n only), rung 4: the requested solver, tight
+    rungs = []
+    if n >= SCS_LOOSE_MIN_N:
+        rungs.append(("sdp-scs-loose", "SCS", SCS_LOOSE_OPTIONS))
+    rungs.append(("sdp", solver, None))
+    last = None
+    stats = {}
+    for rung, slv, opts in rungs:
+        Pf, status, secs, err = sdp_common_quadratic(Ab, continuous=continuous, strict=True, solver=slv, options=opts)
+        res.solve_time_s += secs
+        stats[rung] = dict(getattr(sdp_common_quadratic, "last_stats", {}), status=status, seconds=secs)
+        res.extras["solver_stats"] = stats
+        last = (Pf, status, err, slv)
+        if Pf is None:
+            continue
+        lam = float(np.linalg.eigvalsh(Pf).max())
+        Pn = Pf / lam
+        m = normalized_margin(Pn, Ab, continuous, True)
+        how = f"SDP ({slv}{', loose tolerance' if opts else ''}), rationalized"
+        if _accept(res, ex.rationalize(Pn), m, e, A_fracs, continuous, what, rung, how, k, asked_strict):
+            res.solver = slv
+            res.solver_status = status
+            res.solver_tolerance = (opts or {}).get("eps_abs", SOLVER_TOL[slv])
+            return None
+    return last
 
 
 # --------------------------------------------------------------------------- main search
@@ -513,64 +588,75 @@ def certify_maps(As: Sequence[np.ndarray], A_fracs: Sequence[list], *, continuou
     """Common quadratic certificate for every map in ``As`` (exact maps ``A_fracs``).
 
     One map gives an ordinary Lyapunov certificate; several give a common quadratic Lyapunov
-    function (stability under arbitrary switching). See the module docstring.
+    function (stability under arbitrary switching). The search is a ladder from cheap to
+    expensive (equation, loose SDP, tight SDP; docs/certify.md); non-strict searches try the
+    strict ladder first (a strict certificate is also a non-strict one), then exact conserved
+    forms, then the non-strict SDP. Only an exactly checked certificate is reported.
     """
     solver = check_solver(solver)
     t_start = time.perf_counter()
     res = CertificateResult(status="inconclusive", strict=strict, solver=solver, kind=kind,
                             solver_tolerance=SOLVER_TOL[solver])
     res.evidence = spectral_evidence(As, continuous)
-    if strict and len(As) == 1 and _try_lyapunov_equation(res, np.asarray(As[0], dtype=float), A_fracs[0],
-                                                           continuous, what):
-        res.time_s = time.perf_counter() - t_start
-        return res
-    res.extras["rung"] = "sdp"
-    Pf, status, secs, err = sdp_common_quadratic(As, continuous=continuous, strict=strict, solver=solver)
+    last = _strict_ladder(res, As, A_fracs, continuous=continuous, solver=solver, what=what, asked_strict=strict)
+    if last is None:
+        return _done(res, t_start)
+    Pf, status, err, slv = last
+    if not strict:
+        # non-strict: exact structure first (conserved directions), then the non-strict SDP
+        _try_neutral_split(res, As, A_fracs, continuous, what)
+        if res.certified:
+            return _done(res, t_start)
+        Pf, status, secs, err = sdp_common_quadratic(As, continuous=continuous, strict=False, solver=solver)
+        slv = solver
+        res.solve_time_s += secs
+        res.extras.setdefault("solver_stats", {})["sdp-nonstrict"] = dict(
+            getattr(sdp_common_quadratic, "last_stats", {}), status=status, seconds=secs)
+        if Pf is not None:
+            t1 = time.perf_counter()
+            Pn = Pf / float(np.linalg.eigvalsh(Pf).max())
+            m = normalized_margin(Pn, As, continuous, False)
+            Pr = ex.rationalize(Pn)
+            ok, viol, details = exact_check(Pr, A_fracs, continuous=continuous, strict=False, margin=m)
+            res.exact_time_s += time.perf_counter() - t1
+            res.extras.setdefault("tried", []).append({"rung": "sdp-nonstrict", "passed": bool(ok)})
+            if ok:
+                res.extras["checks"] = details
+                res.extras["rung"] = "sdp-nonstrict"
+                res.solver_status = status
+                _fill_certified(res, Pr, m, what, continuous, False, len(As))
+                return _done(res, t_start)
+            res.max_violation = viol
+            res.extras["_last_failed"] = Pr
+        _try_conserved(res, As, A_fracs, continuous, solver)
+        if res.certified:
+            res.extras["rung"] = "conserved-form"
+            return _done(res, t_start)
+    res.solver = slv
     res.solver_status = status if err is None else f"{status}: {err}"
-    res.solve_time_s = secs
-    res.extras["solver_stats"] = getattr(sdp_common_quadratic, "last_stats", {})
+    res.solver_tolerance = SOLVER_TOL[slv]
+    res.extras["rung"] = None
     sense = "strict" if strict else "non-strict"
+    failed = res.extras.pop("_last_failed", None)
     if status in ("infeasible", "infeasible_inaccurate"):
         res.status = "not certified"
         res.statement = _no_cert_sentence(res, As, continuous, strict, what, status, A_fracs)
-        if not strict:
-            # non-strict: neutral systems need an exact conserved form, the SDP may miss it
-            _try_conserved(res, As, A_fracs, continuous, solver)
-        res.time_s = time.perf_counter() - t_start
-        return res
-    if Pf is None:
-        if not strict:
-            _try_conserved(res, As, A_fracs, continuous, solver)
-            if res.certified:
-                res.time_s = time.perf_counter() - t_start
-                return res
+    elif Pf is None:
         res.status = "inconclusive"
-        res.statement = (f"Inconclusive: solver {solver} returned status {status!r}"
+        res.statement = (f"Inconclusive: solver {slv} returned status {status!r}"
                          f"{' (' + err + ')' if err else ''}; nothing is proven.")
-        res.time_s = time.perf_counter() - t_start
-        return res
-    t1 = time.perf_counter()
-    lam = float(np.linalg.eigvalsh(Pf).max())
-    Pn = Pf / lam
-    m = normalized_margin(Pn, As, continuous, strict)
-    Pr = ex.rationalize(Pn)
-    ok, viol, details = exact_check(Pr, A_fracs, continuous=continuous, strict=strict, margin=m)
-    if strict and m == 0:
-        ok = False
-    res.exact_time_s = time.perf_counter() - t1
-    res.extras["checks"] = details
-    if ok:
-        _fill_certified(res, Pr, m, what, continuous, strict, len(As))
     else:
-        res.max_violation = viol
-        if not strict:
-            _try_conserved(res, As, A_fracs, continuous, solver)
-        if not res.certified:
-            res.status = "not certified"
-            res.P = [[float(v) for v in r] for r in Pr]
-            res.statement = (f"Not certified: the {sense} {solver} solution ({status}) failed the exact "
-                             f"rational check (largest violation {viol:.3g}); nothing is proven.")
-    res.exact_time_s = time.perf_counter() - t1
+        res.status = "not certified"
+        if failed is not None:
+            res.P = [[float(v) for v in r] for r in failed]
+        viol = res.max_violation if res.max_violation is not None else float("nan")
+        res.statement = (f"Not certified: the {sense} {slv} solution ({status}) failed the exact "
+                         f"rational check (largest violation {viol:.3g}); nothing is proven.")
+    return _done(res, t_start)
+
+
+def _done(res: CertificateResult, t_start: float) -> CertificateResult:
+    res.extras.pop("_last_failed", None)
     res.time_s = time.perf_counter() - t_start
     return res
 
@@ -596,6 +682,34 @@ def _fill_certified(res: CertificateResult, Pr: list, m: Fraction, what: str, co
         res.statement = (f"Proven by an exact rational check: V(x) = x^T P x (P >= {float(m):.3g} I) {how} "
                          f"along {every} {what}, so the origin is Lyapunov stable (bounded, "
                          f"not necessarily convergent){' under arbitrary switching' if nmaps > 1 else ''}.")
+
+
+def _try_neutral_split(res: CertificateResult, As, A_fracs, continuous: bool, what: str) -> None:
+    """Non-strict, one map: the exact split into conserved and strictly stable invariant
+    subspaces (:mod:`stabcheck.certify.neutral`), checked exactly on the original map."""
+    from stabcheck.certify.neutral import neutral_split_candidate
+
+    if len(As) != 1:
+        return
+    t0 = time.perf_counter()
+    try:
+        P = neutral_split_candidate(A_fracs[0], continuous)
+    except Exception:  # noqa: BLE001 - a failed candidate proves nothing either way
+        P = None
+    if P is None:
+        res.exact_time_s += time.perf_counter() - t0
+        return
+    Pf = np.array([[float(v) for v in r] for r in P])
+    m = dyadic_floor(0.5 * float(np.linalg.eigvalsh(Pf).min()), bits=20)
+    ok, viol, details = exact_check(P, A_fracs, continuous=continuous, strict=False, margin=m)
+    res.exact_time_s += time.perf_counter() - t0
+    res.extras.setdefault("tried", []).append({"rung": "neutral-split", "passed": bool(ok and m > 0)})
+    if ok and m > 0:
+        res.extras["checks"] = details
+        res.extras["rung"] = "neutral-split"
+        res.extras["method"] = ("exact split into conserved and strictly stable invariant subspaces "
+                                "(conserved form + exact Lyapunov equation)")
+        _fill_certified(res, P, m, what, continuous, False, 1)
 
 
 def _try_conserved(res: CertificateResult, As, A_fracs, continuous: bool, solver: str) -> None:

@@ -142,9 +142,13 @@ def test_solver_failure_is_inconclusive(monkeypatch):
         raise cp.error.SolverError("simulated failure")
 
     monkeypatch.setattr(cp.Problem, "solve", boom)
+    from stabcheck.certify import ladder
     from stabcheck.certify.lyapunov import certify_maps
 
-    As = [np.eye(2) * 0.5, np.array([[0.3, 0.1], [0.0, 0.4]])]  # two maps: the SDP rung
+    As = [np.eye(2) * 0.5, np.array([[0.3, 0.1], [0.0, 0.4]])]  # two maps
+    res = certify_maps(As, [_frac(A) for A in As])
+    assert res.status == "certified" and res.extras["rung"] == "stein"  # no solver needed
+    monkeypatch.setattr(ladder, "stein_candidate", lambda *a, **k: None)  # force the SDP rung
     res = certify_maps(As, [_frac(A) for A in As])
     assert res.status == "inconclusive" and res.P is None and not res.exact_check
     assert res.to_json()["status"] == "inconclusive"
