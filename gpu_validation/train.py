@@ -25,6 +25,8 @@ record is ``OUT/records/<run id>.json``, written atomically
 retrains a run whose record exists with the same configuration, and refuses (BadInput)
 to touch one whose record holds a *different* configuration under the same id (e.g. another
 ``--lr``); records from another device kind have other ids, so they are never overwritten.
+Each run is trained under its lock ``OUT/records/<run id>.lock`` (:func:`run_task`), so two
+processes running grids on one folder train each configuration once (:func:`run_many`).
 A record carries the run's per-iteration decisions (``trace.decisions``: one character per
 iteration, ``1``/``2``/``3`` for V1/V2/V3) and, for Dynamic-GDA, the divergence ``w`` it
 computed at each iteration and the order of the two projected batches (``trace.divergence``,
@@ -625,6 +627,12 @@ def record_path(out_dir: Path, cfg: RunConfig) -> Path:
     return Path(out_dir) / "records" / f"{cfg.run_id}.json"
 
 
+def lock_path(out_dir: Path, cfg: RunConfig) -> Path:
+    """``out_dir/records/<run id>.lock``: held (:func:`stabcheck.io.try_lock`) by the process
+    that trains the run, from before training until its record is written."""
+    return Path(out_dir) / "records" / f"{cfg.run_id}.lock"
+
+
 def _batch_key(cfg: RunConfig, data_kind: str):
     """Configurations with equal keys go to one fused task: the fused trainer
     (:func:`gpu_validation.fused.train_fused`) takes data sets, GAN classes, methods and seeds
@@ -648,13 +656,52 @@ class Task:
 
 def run_task(task: Task) -> list[dict]:
     """Train a :class:`Task` and write each record atomically as soon as it exists; return the
-    records. The same function runs in this process (serial executor) and on Dask workers."""
+    records it trained. The same function runs in this process (serial executor) and on Dask
+    workers.
+
+    Each run is trained under its lock (:func:`lock_path`): a configuration locked by another
+    live process, or recorded by one meanwhile, is skipped here (:func:`run_many` picks it up
+    when that process is done); the lock is released once the record is written, and on every
+    exit path (an exception, SIGTERM; a SIGKILLed holder's lock is stale and taken over)."""
+    from stabcheck.io import release_lock, try_lock
+
+    out = Path(task.out_dir)
+    (out / "records").mkdir(parents=True, exist_ok=True)
+    held: list = []
+    try:
+        mine = []
+        for cfg in task.cfgs:
+            if not try_lock(lock_path(out, cfg)):
+                continue  # another process trains it
+            held.append(lock_path(out, cfg))
+            if existing_record(out, cfg) is not None:  # finished by another process meanwhile
+                release_lock(held.pop())
+                continue
+            mine.append(cfg)
+        if not mine:
+            return []
+        return _train_task(Task(mine, task.out_dir, task.batched, task.threads), held)
+    finally:
+        for lock in held:
+            release_lock(lock)
+
+
+def _train_task(task: Task, held: list) -> list[dict]:
+    """Train the configurations of ``task`` (their locks are held), write each record and
+    release its lock (removing it from ``held``) as soon as the record is on disk."""
     import torch
+
+    from stabcheck.io import release_lock
+
+    def _written(cfg) -> None:
+        lock = lock_path(out, cfg)
+        if lock in held:
+            held.remove(lock)
+            release_lock(lock)
 
     if task.threads:
         torch.set_num_threads(task.threads)
     out = Path(task.out_dir)
-    (out / "records").mkdir(parents=True, exist_ok=True)
     recs = []
     if task.batched:
         from gpu_validation import fused
@@ -673,12 +720,14 @@ def run_task(task: Task) -> list[dict]:
                     spectrum.append(window_spectrum(cfg, last, piece["codes"], res["data_kind"], shape))
             rec = make_record(cfg, **fused.record_kwargs(piece), spectrum=spectrum)
             write_record(out, rec)
+            _written(cfg)
             recs.append(rec)
     else:
         cache: dict = {}
         for cfg in task.cfgs:
             rec = run_one(cfg, out, progress=False, cache=cache)
             write_record(out, rec)
+            _written(cfg)
             recs.append(rec)
     return recs
 
@@ -713,11 +762,19 @@ def existing_record(out_dir: Path, cfg: RunConfig, log: Optional[Callable] = Non
 
 
 def run_many(configs: list[RunConfig], out_dir: str | Path, *, progress: bool = True,
-             log=print, batched: int = 0, executor=None, threads: int = 0) -> list[dict]:
+             log=print, batched: int = 0, executor=None, threads: int = 0,
+             poll_s: float = 0.5) -> list[dict]:
     """Run each configuration not already recorded under ``out_dir``; each record is written
     atomically to ``out_dir/records/<run_id>.json`` as soon as its run ends (so an
     interrupted grid resumes where it stopped, losing only the runs in flight). Returns all
     records (old and new), in the order of ``configs``.
+
+    Several processes may run grids on one folder at once: each run is trained under its lock
+    (:func:`run_task`), so each configuration is trained once. A process skips what another
+    trains, and at the end waits for those runs (checking every ``poll_s`` seconds) and takes
+    over any whose holder died without a record, so none is left untrained. A run this process
+    trains is logged as ``<id>: <status>, <metric>=..., choices ..., <wall> s``; one another
+    process trained as ``<id>: recorded by another process``.
 
     ``executor``: a :class:`stabcheck.executors.Executor` (serial or Dask); None = serial in
     this process with a progress bar. Every executor runs the same :func:`run_task` on the
@@ -725,6 +782,8 @@ def run_many(configs: list[RunConfig], out_dir: str | Path, *, progress: bool = 
     samples and states under ``out_dir`` (a shared file system); the records also come back
     to this process, which writes any that are missing here.
     """
+    from stabcheck.io import lock_holder, lock_is_stale
+
     out = Path(out_dir)
     (out / "records").mkdir(parents=True, exist_ok=True)
     ids = [c.run_id for c in configs]
@@ -739,19 +798,21 @@ def run_many(configs: list[RunConfig], out_dir: str | Path, *, progress: bool = 
             done[cfg.run_id] = rec
         else:
             pending.append(cfg)
-    tasks: list[Task] = []
-    if batched > 1 and pending:
-        from gpu_validation import data as data_mod
 
-        groups: dict = {}
-        rest = []
-        for cfg in pending:
-            key = _batch_key(cfg, data_mod.load(cfg.dataset, cfg.data_root).kind)
-            (groups.setdefault(key, []) if key is not None else rest).append(cfg)
-        tasks += [Task(g[i:i + batched], str(out), True, threads) for g in groups.values()
-                  for i in range(0, len(g), batched)]
-        pending = rest
-    tasks += [Task([cfg], str(out), False, threads) for cfg in pending]
+    def _tasks(cfgs: list) -> list[Task]:
+        tasks: list[Task] = []
+        if batched > 1 and cfgs:
+            from gpu_validation import data as data_mod
+
+            groups: dict = {}
+            rest = []
+            for cfg in cfgs:
+                key = _batch_key(cfg, data_mod.load(cfg.dataset, cfg.data_root).kind)
+                (groups.setdefault(key, []) if key is not None else rest).append(cfg)
+            tasks += [Task(g[i:i + batched], str(out), True, threads) for g in groups.values()
+                      for i in range(0, len(g), batched)]
+            cfgs = rest
+        return tasks + [Task([cfg], str(out), False, threads) for cfg in cfgs]
 
     def _note(recs: list[dict]) -> None:
         for rec in recs:
@@ -764,18 +825,49 @@ def run_many(configs: list[RunConfig], out_dir: str | Path, *, progress: bool = 
                 log(f"{rec['id']}: {rec['status']}, {rec['metric']}={(f or {}).get(rec['metric'])}, "
                     f"choices {rec['choices']}, {rec['wall_s']} s")
 
-    if executor is None or getattr(executor, "kind", "serial") == "serial":
-        bar = _Bar(sum(len(t.cfgs) for t in tasks), "runs", progress and len(tasks) > 1)
-        try:
-            for t in tasks:
-                recs = run_task(t)
+    def _run(tasks: list[Task]) -> None:
+        if executor is None or getattr(executor, "kind", "serial") == "serial":
+            bar = _Bar(sum(len(t.cfgs) for t in tasks), "runs", progress and len(tasks) > 1)
+            try:
+                for t in tasks:
+                    _note(run_task(t))
+                    bar.advance(len(t.cfgs))
+            finally:
+                bar.close()
+        elif tasks:
+            for recs in executor.map(run_task, tasks):
                 _note(recs)
-                bar.advance(len(t.cfgs))
-        finally:
-            bar.close()
-    elif tasks:
-        for recs in executor.map(run_task, tasks):
-            _note(recs)
+
+    waiting_logged: set = set()
+    wait = poll_s
+    while pending:
+        n_before = len(done)
+        _run(_tasks(pending))
+        left = []
+        for cfg in pending:
+            if cfg.run_id in done:
+                continue
+            rec = existing_record(out, cfg, log)
+            if rec is not None:
+                done[cfg.run_id] = rec
+                if log:
+                    log(f"{cfg.run_id}: recorded by another process")
+            else:
+                left.append(cfg)
+        pending = left
+        if not pending or len(done) > n_before:
+            wait = poll_s
+            continue
+        # everything left is locked by other live processes: wait for them
+        for cfg in pending:
+            lock = lock_path(out, cfg)
+            if log and cfg.run_id not in waiting_logged and not lock_is_stale(lock):
+                h = lock_holder(lock) or {}
+                log(f"{cfg.run_id}: waiting for pid {h.get('pid')} on {h.get('host')} to train it "
+                    f"(remove {lock} if that process is gone)")
+                waiting_logged.add(cfg.run_id)
+        time.sleep(wait)
+        wait = min(5.0, wait * 1.5)
     return [done[i] for i in ids if i in done]
 
 
@@ -789,4 +881,4 @@ def expand(datasets: list[str], gans: list[str], methods: list[str], seeds: list
 __all__ = ["RunConfig", "PROFILES", "Trainer", "run_one", "run_many", "run_task", "Task", "expand",
            "config_from_profile", "resolve_device", "make_record", "write_record", "environment_info",
            "resolved_info", "encode_decisions", "encode_floats", "decode_floats", "run_id", "device_kind",
-           "comparable", "existing_record", "final_spectrum", "SCHEMA_VERSION"]
+           "comparable", "existing_record", "final_spectrum", "lock_path", "SCHEMA_VERSION"]

@@ -344,6 +344,9 @@ def lock_is_stale(path: str | os.PathLike) -> bool:
             return False
     if info.get("host") != _host():
         return False
+    if info["pid"] == os.getpid():  # this process: held only while registered (try_lock .. release_lock)
+        with _REG_LOCK:
+            return os.path.abspath(path) not in _REGISTERED
     return not _pid_alive(info["pid"], info.get("start"))
 
 
