@@ -25,7 +25,11 @@ Divergence is reported, never raised: a run stops with ``stopped="non-finite"`` 
 state stops being finite (the last finite state is reported), and with
 ``stopped="boundary"`` when the distance exceeds ``max(max_distance, RELATIVE_GROWTH * ||x_0 - x*||)``
 (:data:`RELATIVE_GROWTH` = 1e6: a start at 1e300 is not "diverged" at its first step; ordinary
-starts are unaffected).
+starts are unaffected). The mpmath path applies the same boundary in its own arithmetic (a
+``max_distance`` beyond float64's range is refused there rather than silently ignored).
+Underflow is reported too: a float run whose distance to x* becomes subnormal (below 2.2e-308
+in float64) has lost its precision and stalls there; its result carries ``underflow_at``, the
+first such step (None when none; ``--precision DIGITS`` follows the run further).
 
 Example
 -------
@@ -518,6 +522,23 @@ def _stop_reason(ar, lg: float, log_max: float, state) -> Optional[str]:
     return "boundary" if ar.finite(state) else "non-finite"
 
 
+#: log10 of the smallest normal number of float64 / float32: below it a distance is subnormal
+#: (fewer significant digits, down to none at 4.9e-324), and a float run stalls there
+_LOG10_TINY = {None: math.log10(np.finfo(np.float64).tiny), "float32": math.log10(np.finfo(np.float32).tiny)}
+
+
+def _underflow(ar, logs: np.ndarray) -> dict:
+    """``{"underflow_at": k}``: the first step whose distance to x* is subnormal in the run's
+    float format (below its normal range, above 0), after which the float trajectory has lost
+    its precision and stalls (use ``--precision DIGITS`` to follow it further); None when it
+    never is, and for mpmath / exact runs, whose exponent range does not end."""
+    lim = _LOG10_TINY.get(ar.precision) if ar.precision in (None, "float32") else None
+    if lim is None:
+        return {"underflow_at": None}
+    below = np.flatnonzero((logs < lim) & (logs > -math.inf))
+    return {"underflow_at": int(below[0]) if below.size else None}
+
+
 def _check_steps(steps) -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise BadInput(f"--steps must be an integer >= 0, got {steps!r}")
@@ -621,8 +642,10 @@ def _run_inner(game, r: Runner, eta, x0, steps, ar: _Arith, max_distance, batch,
     from stabcheck.rules import _PLAIN
 
     optimizer = (r.optimizer or _PLAIN) if r.kind == "oracle" else r.obj.rule.optimizer
+    logs_a = np.array(logs, dtype=float)
     return RunResult(name=r.name, kind=r.kind, spec=r.spec, x0=[float(v) for v in x0], steps=steps,
-                     extras={"optimizer": optimizer.describe()}, precision=ar.label, log10_distance=np.array(logs, dtype=float),
+                     extras={"optimizer": optimizer.describe(), **_underflow(ar, logs_a)},
+                     precision=ar.label, log10_distance=logs_a,
                      codes=None if codes is None else np.array(codes, dtype=np.int8), stopped=stopped,
                      states=states, conversion=conversion, oracle_convention=r.convention,
                      gradient_evaluations=grad_evals)

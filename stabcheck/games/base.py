@@ -206,6 +206,92 @@ def _replace_gaussexp(exprs: Sequence[sp.Expr]):
     return out, table
 
 
+#: numerically stable forms of the logistic pieces the built-in losses are made of (float64
+#: and torch; mpmath's exponent range does not overflow and keeps the plain expression)
+_Sig = sp.Function("_stab_sigmoid")    # 1 / (1 + exp(-a))
+_Softplus = sp.Function("_stab_softplus")  # log(1 + exp(a))
+
+
+def _one_plus_exp(base) -> Optional[sp.Expr]:
+    """``a`` when ``base`` is ``1 + exp(a)``, else None."""
+    if base.is_Add and len(base.args) == 2 and sp.S.One in base.args:
+        other = base.args[0] if base.args[1] == sp.S.One else base.args[1]
+        if isinstance(other, sp.exp):
+            return other.args[0]
+    return None
+
+
+def _combine_mul(e: sp.Mul) -> sp.Expr:
+    """``exp(j a) * sigmoid(-a)^k -> sigmoid(a)^j * sigmoid(-a)^(k-j)`` (1 <= j <= k)."""
+    factors = list(e.args)
+    changed = True
+    while changed:
+        changed = False
+        for i, f in enumerate(factors):
+            if not isinstance(f, sp.exp):
+                continue
+            b = f.args[0]
+            for j_, g in enumerate(factors):
+                base, k = (g.args[0], g.args[1]) if g.is_Pow else (g, sp.S.One)
+                if not (isinstance(base, sp.Function) and base.func == _Sig and k.is_Integer and k > 0):
+                    continue
+                c = base.args[0]
+                ratio = -b / c
+                if ratio.is_Integer and 1 <= ratio <= k:
+                    factors[j_] = _Sig(-c) ** ratio * _Sig(c) ** (k - ratio)
+                    factors.pop(i)
+                    changed = True
+                    break
+            if changed:
+                break
+    return sp.Mul(*factors)
+
+
+def stabilize(expr: sp.Expr) -> sp.Expr:
+    """Rewrite the overflow-prone logistic forms of ``expr`` (bottom up) into stable ones:
+    ``(1 + exp(a))^-k -> sigmoid(-a)^k``, ``exp(j a) sigmoid(-a)^k -> sigmoid(a)^j
+    sigmoid(-a)^(k-j)``, ``log(1 + exp(a)) -> softplus(a)``. Mathematically the same
+    expression; in float64 a finite state gives a finite value wherever the value is finite
+    (``exp(a) / (1 + exp(a))`` at ``a = 1e400`` is ``inf / inf`` = NaN, ``sigmoid(a)`` is 1)."""
+    if expr.is_Atom or isinstance(expr, sp.Lambda):
+        return expr
+    args = tuple(stabilize(a) for a in expr.args)
+    e = expr.func(*args) if args != expr.args else expr
+    if isinstance(e, sp.log):
+        a = _one_plus_exp(e.args[0])
+        if a is not None:
+            return _Softplus(a)
+    if e.is_Pow:
+        base, ex = e.args
+        a = _one_plus_exp(base)
+        if a is not None and ex.is_Integer and ex < 0:
+            return _Sig(-a) ** (-ex)
+    if e.is_Mul:
+        return _combine_mul(e)
+    return e
+
+
+def _np_sigmoid(a):
+    from scipy.special import expit
+
+    return expit(a)
+
+
+def _np_softplus(a):
+    return np.logaddexp(0.0, a)
+
+
+_NP_STABLE = {"_stab_sigmoid": _np_sigmoid, "_stab_softplus": _np_softplus}
+
+
+def _torch_stable() -> dict:
+    import torch
+
+    return {"_stab_sigmoid": torch.sigmoid,
+            "_stab_softplus": lambda a: torch.logaddexp(a, torch.zeros((), dtype=a.dtype if torch.is_tensor(a)
+                                                                        else torch.float64))}
+
+
 def lambdify_vector(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], backend: str) -> Callable:
     """Compile a list of expressions into ``f(x) -> vector`` for a backend.
 
@@ -218,12 +304,12 @@ def lambdify_vector(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], back
     exprs, table = _replace_gaussexp(exprs)
     syms = list(symbols)
     if backend == "numpy":
-        mods = {}
+        mods = dict(_NP_STABLE)
         for name, g in table.items():
             (t,) = g.variables
-            gn = sp.lambdify(t, g.expr, modules="numpy")
+            gn = sp.lambdify(t, stabilize(g.expr), modules=[_NP_STABLE, "numpy"])
             mods[name] = functools.partial(_np_ge, gn, is_smooth(g))
-        fns = [sp.lambdify(syms, e, modules=[mods, "numpy"]) for e in exprs]
+        fns = [sp.lambdify(syms, stabilize(e), modules=[mods, "numpy"]) for e in exprs]
 
         def f_np(x):
             x = np.asarray(x, dtype=float)
@@ -235,8 +321,8 @@ def lambdify_vector(exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], back
     if backend == "torch":
         import torch
 
-        mods = {name: TorchGaussExp(g) for name, g in table.items()}
-        fn = sp.lambdify(syms, exprs, modules=[mods, "torch"], printer=_torch_printer())
+        mods = {**_torch_stable(), **{name: TorchGaussExp(g) for name, g in table.items()}}
+        fn = sp.lambdify(syms, [stabilize(e) for e in exprs], modules=[mods, "torch"], printer=_torch_printer())
 
         def f_t(x):
             vals = fn(*[x[i] for i in range(x.shape[0])])
@@ -270,7 +356,7 @@ def _torch_printer():
     class _Printer(TorchPrinter):
         def _print_Function(self, expr):
             name = expr.func.__name__
-            if name.startswith("_gaussexp_"):
+            if name.startswith(("_gaussexp_", "_stab_")):
                 return f"{name}({', '.join(self._print(a) for a in expr.args)})"
             return super()._print_Function(expr)
 

@@ -183,9 +183,12 @@ class TorchGaussExp:
 
     def fn(self, k: int):
         if k not in self._fns:
+            from stabcheck.games.base import _torch_printer, _torch_stable, stabilize
+
             (t,) = self.g.variables
-            self._fns[k] = sp.lambdify(t, derivative_lambda(self.g, k).expr, modules="torch") if k else \
-                sp.lambdify(t, self.g.expr, modules="torch")
+            expr = derivative_lambda(self.g, k).expr if k else self.g.expr
+            self._fns[k] = sp.lambdify(t, stabilize(expr), modules=[_torch_stable(), "torch"],
+                                       printer=_torch_printer())
         return self._fns[k]
 
     def __call__(self, m, q):
