@@ -41,6 +41,9 @@ ROWS = [
      "figure format"),
     (["simulate", *D("--eta", "0.1", "--steps", "5", "--oracle", "sim", "--json", "{p}/adir")], "directory"),
     (["sweep", *D("--method", "sim", "--grid", "eta=0.1:1:3", "--out", "{p}/nodir/m.png")], "does not exist"),
+    # mpmath never overflows: a boundary beyond float64 would never stop the run (it grew to 10^1500)
+    (["simulate", *D("--eta", "3", "--oracle", "sim", "--precision", "50", "--max-distance", "1e400",
+                     "--json", "{p}/s.json")], "must be finite"),
 ]
 
 
