@@ -21,6 +21,15 @@ For each of Sim-GDA, Alt-GDA (both with an R1 penalty ``r1.gamma`` as the second
 The speed-up is points per second of the sweep over points per second of the loop. Then the
 JARE sweep runs on a local Dask cluster with each ``--workers`` count (cluster start-up timed
 separately) and its results are compared bitwise with the serial ones.
+
+First of all, the **closed-form target** (issue 14): the evaluation of each of the three
+sweeps, in process CPU time on one core, against a *lean closed-form baseline* written here
+(:func:`lean_closed_form`): the field Jacobian and the map's 2x2 Jacobian by hand, then
+``rho`` and the verdict from trace and determinant, in cache-sized blocks, nothing else. It
+is timed in the same run, so the ratio is what counts on a shared machine. Targets: the
+sweep at >= 1e7 points/s, within 3x of the baseline. The sweep's verdicts are also compared
+with the baseline's (they agree except where the baseline's simpler tolerance rule differs,
+at neutral points) and with the reference path (``closed_form=False``) on a 300 x 300 grid.
 """
 
 from __future__ import annotations
@@ -90,6 +99,71 @@ def loop_numeric(method: str, regs, second: str, points) -> float:
     return len(points) / (time.perf_counter() - t)
 
 
+def lean_closed_form(method: str, n: int, block: int = 8192, tol: float = 1e-9):
+    """rho and verdict codes of the n x n grid (eta log-spaced in [1e-3, 2], gamma in [0, 20])
+    on the WGAN Dirac-GAN (``L = psi theta``; R1 adds ``-gamma/2 psi^2`` to the discriminator's
+    loss), by hand: N = A - I of the 2x2 map, then closed forms. The verdict: diverges if
+    ``G = rho^2 - 1 > tol max|mu|``, converges if ``G < -tol max|mu|``, else neutral."""
+    etas = np.geomspace(1e-3, 2.0, n)
+    gammas = np.linspace(0.0, 20.0, n)
+    total = n * n
+    rho = np.empty(total)
+    codes = np.empty(total, dtype=np.int8)
+    for s in range(0, total, block):
+        e = min(s + block, total)
+        k = np.arange(s, e)
+        eta, g = etas[k // n], gammas[k % n]
+        if method == "sim":  # J = [[0, -1], [1, -g]], A = I + eta J
+            a, b, c, d = 0.0, -eta, eta, -eta * g
+        elif method == "alt":  # discriminator first: A = [[1 - eta^2, -eta (1 - eta g)], [eta, 1 - eta g]]
+            a, b, c, d = -eta * eta, -eta * (1.0 - eta * g), eta, -eta * g
+        else:  # jare: J = [[-g, -1], [1, -g]], A = I + eta J
+            a, b, c, d = -eta * g, -eta, eta, -eta * g
+        t2 = 0.5 * (a + d)
+        q = t2 * t2 - (a * d - b * c)
+        h = np.sqrt(np.abs(q))
+        u = np.abs(1.0 + t2)
+        r2 = np.where(q >= 0, (u + h) ** 2, u * u - q)
+        G = r2 - 1.0
+        m = np.abs(t2) + h  # max |mu|
+        codes[s:e] = np.where(G > tol * m, 2, np.where(G < -tol * m, 0, 1))
+        rho[s:e] = np.sqrt(r2)
+    return rho, codes
+
+
+def closed_form_target(n: int, repeats: int = 3) -> list:
+    """Sweep evaluation vs the lean baseline (process CPU time, best of ``repeats``)."""
+    from stabcheck.sweep import sweep
+
+    rows = []
+    for label, method, regs, second in CASES:
+        best_sweep = best_lean = float("inf")
+        for _ in range(repeats):
+            r = sweep("dirac", "wgan", method, grid(n, second), regs=regs)
+            best_sweep = min(best_sweep, r.info["timing"]["evaluate_cpu_s"])  # evaluation only (serial executor)
+            t = time.process_time()
+            rho_l, codes_l = lean_closed_form(method, n)
+            best_lean = min(best_lean, time.process_time() - t)
+        same = float(np.mean(r.codes.reshape(-1) == codes_l))
+        rel = float(np.max(np.abs(r.spectral_radius.reshape(-1) - rho_l) / np.maximum(1.0, rho_l)))
+        small = grid(300, second)
+        fast = sweep("dirac", "wgan", method, small, regs=regs)
+        ref = sweep("dirac", "wgan", method, small, regs=regs, closed_form=False)
+        row = {"method": label, "grid": grid(n, second), "sweep_eval_cpu_s": best_sweep,
+               "sweep_points_per_cpu_s": n * n / best_sweep, "lean_cpu_s": best_lean,
+               "lean_points_per_cpu_s": n * n / best_lean, "ratio_lean_over_sweep_speed": best_sweep / best_lean,
+               "verdicts_equal_to_lean": same, "rho_max_rel_diff_to_lean": rel,
+               "verdicts_equal_to_reference_300": bool(np.array_equal(fast.codes, ref.codes)),
+               "rho_max_rel_diff_to_reference_300": float(np.max(np.abs(fast.spectral_radius - ref.spectral_radius)
+                                                                 / np.maximum(1.0, ref.spectral_radius))),
+               "target_1e7_met": n * n / best_sweep >= 1e7, "target_within_3x_met": best_sweep / best_lean <= 3.0}
+        rows.append(row)
+        print(f"{label:8s} closed-form target {n}x{n}: sweep {n * n / best_sweep:9.3g} pts/CPU-s | lean baseline "
+              f"{n * n / best_lean:9.3g} pts/CPU-s | ratio {best_sweep / best_lean:4.2f}x | verdicts = lean "
+              f"{100 * same:.4f}%, = reference (300x300) {row['verdicts_equal_to_reference_300']}", flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000, help="grid side (n x n points; default 1000)")
@@ -98,6 +172,7 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="local Dask worker counts")
     p.add_argument("--chunk", type=int, default=None, help="points per task (default: the sweep's)")
     p.add_argument("--json", default=None, help="write the results here")
+    p.add_argument("--target-only", action="store_true", help="only the closed-form target (no loops, no Dask)")
     args = p.parse_args(argv)
     from stabcheck.sweep import DEFAULT_CHUNK, sweep
 
@@ -108,6 +183,12 @@ def main(argv=None) -> int:
                        "numpy": np.__version__, "platform": platform.platform(),
                        "loadavg_start": list(os.getloadavg())},
            "n": n, "points": n * n, "chunk": chunk, "cases": [], "dask": []}
+    out["closed_form_target"] = closed_form_target(n)
+    if args.target_only:
+        out["machine"]["loadavg_end"] = list(os.getloadavg())
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+        return 0
     results = {}
     for label, method, regs, second in CASES:
         t = time.perf_counter()

@@ -49,6 +49,19 @@ How it is computed (batched, no Python loop over points):
    sweep's verdicts are the floating-point ones, which agree with the exact ones except
    within the tolerance of a stability boundary.
 
+Steps 2-3 as written are the *reference path* (``closed_form=False``). By default each block
+runs in cache-sized pieces (:data:`_PIECE` points) through the same rule code on a *structure
+of arrays* (an object array of identity states whose entries are whole vectors over the
+points, structural zeros and ones skipped: :func:`_entry_map`), and, where the map splits by
+its exact zeros into 1x1 and 2x2 blocks (the Dirac-GAN's 2x2 maps, the Gaussian game's
+blocks), the eigenvalues come in closed form from trace and determinant: a lean first tier
+decides the points far from every threshold (:func:`_fast_codes`), a second tier classifies
+each eigenvalue with an error bound (:func:`_closed_form_codes`), and the points neither can
+vouch for (the verdict within rounding of the tolerance, nearly repeated eigenvalues,
+anything not finite) take the reference path - so the verdicts are the reference path's,
+always, and ``rho`` agrees to rounding (tests/test_sweep.py). Larger blocks, and swept
+optimizer parameters, take the reference path.
+
 *Loop path* (torch user games, and parameters of user game factories, which have no symbolic
 form): the field Jacobian is computed once per distinct combination of the non-``eta``
 parameters (autodiff or exact, as ``analyze`` does) in a Python loop; ``eta`` and the rule
@@ -300,10 +313,16 @@ class _Plan:
     J_table: Optional[np.ndarray] = None  # (K, d, d) (loop path)
     table_axes: tuple = ()  # axis indices that index the table (C order)
     tol: float = RHO_TOL
+    closed_form: bool = True  # closed-form eigenvalues where the map splits into 1x1 / 2x2 blocks
+    J_key: Optional[tuple] = None  # cache key of the compiled J (set once by sweep)
+    J_const: tuple = ()  # per entry of J (row-major): True where it does not depend on the symbols
 
     @property
     def shape(self) -> tuple:
         return tuple(len(v) for v in self.axes_values)
+
+    def __getstate__(self):  # compiled functions stay in the process that made them
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
 
 #: a valid value of each swept rule key (to validate the fixed keys before the sweep)
@@ -329,7 +348,7 @@ def _make_rule(name: str, params: dict, arrays: Optional[dict] = None):
 
 def _jacobian_fn(plan: _Plan):
     """``f(P (B, k)) -> J (B, d, d)``, compiled once per process (cached by expression)."""
-    key = (str(plan.J_expr), tuple(str(s) for s in plan.symbols))
+    key = plan.J_key or (str(plan.J_expr), tuple(str(s) for s in plan.symbols))
     fn = _FN_CACHE.get(key)
     if fn is None:
         from stabcheck.games.base import lambdify_vector
@@ -408,11 +427,69 @@ def verdict_codes(A: np.ndarray, tol: float = RHO_TOL) -> tuple[np.ndarray, np.n
 def evaluate_block(plan: _Plan, bounds: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Spectral radii and verdict codes of grid points ``start <= i < stop`` (C order).
 
-    The task function of a sweep: module level and pure, so any executor can run it.
+    The task function of a sweep: module level and pure, so any executor can run it. With
+    ``plan.closed_form`` (the default) the block runs in cache-sized pieces through
+    :func:`_closed_form_piece` (the rule's own code on per-entry vectors, then eigenvalues in
+    closed form where the map splits into 1x1 and 2x2 blocks), which falls back to
+    :func:`reference_block` (the batched map and :func:`verdict_codes`) wherever it cannot
+    vouch for the same verdict; otherwise the whole block takes the reference path.
     """
     start, stop = bounds
-    idx = np.unravel_index(np.arange(start, stop), plan.shape)
-    B = stop - start
+    if not plan.closed_form or any(k in _OPT_AXES for k in plan.rule_axes):
+        return reference_block(plan, bounds)
+    rho = np.empty(stop - start)
+    codes = np.empty(stop - start, dtype=np.int8)
+    pending: list = []  # (positions in the block, N restricted to them, blocks) for the second tier
+    redo: list = []  # positions in the block for the reference path
+    redo_codes: list = []  # positions whose verdict (only) comes from the reference path
+    cache: dict = {}  # rule objects by parameters, the map's field functions
+    with np.errstate(all="ignore"):
+        for s in range(start, stop, _PIECE):
+            _closed_form_piece(plan, s, min(s + _PIECE, stop), start, rho, codes, pending, redo, cache)
+    by_comps: dict = {}
+    for pos, Nr, comps in pending:
+        by_comps.setdefault(repr(comps), []).append((pos, Nr, comps))
+    with np.errstate(all="ignore"):
+        for items in by_comps.values():
+            pos = np.concatenate([it[0] for it in items])
+            comps = items[0][2]
+            size = len(items[0][1])
+            N = [[_concat_entries([it[1][i][j] for it in items], [len(it[0]) for it in items])
+                  for j in range(size)] for i in range(size)]
+            r, c, unsure, rho_unsure = _closed_form_codes(N, comps, len(pos), plan.tol)
+            rho[pos], codes[pos] = r, c
+            if unsure.any():
+                redo_codes.append(pos[unsure & ~rho_unsure])
+                redo.append(pos[rho_unsure])
+    if redo:  # verdict and rho from the reference path
+        pts = np.concatenate(redo)
+        r, c = _reference_points(plan, start + pts)
+        rho[pts], codes[pts] = r, c
+    if redo_codes:  # the verdict from the reference path, rho from the closed form
+        pts = np.concatenate(redo_codes)
+        codes[pts] = _reference_points(plan, start + pts)[1]
+    return rho, codes
+
+
+def _concat_entries(parts: list, lengths: list):
+    if all(p is _ZERO for p in parts):
+        return _ZERO
+    return np.concatenate([np.broadcast_to(0.0 if p is _ZERO else p, (n,)) for p, n in zip(parts, lengths)])
+
+
+def reference_block(plan: _Plan, bounds: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`evaluate_block` by the reference path: the stack of map Jacobians
+    (:func:`batched_map_matrices`) and ``numpy.linalg.eigvals`` (:func:`verdict_codes`)."""
+    start, stop = bounds
+    return _reference_points(plan, np.arange(start, stop))
+
+
+def _reference_points(plan: _Plan, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The reference path at the grid points with C-order indices ``flat``."""
+    B = len(flat)
+    if B == 0:
+        return np.empty(0), np.empty(0, dtype=np.int8)
+    idx = np.unravel_index(flat, plan.shape)
     cols = [plan.axes_values[a][idx[a]] for a in range(len(plan.shape))]
     eta = cols[plan.eta_axis] if plan.eta_axis is not None else np.full(B, plan.eta_fixed)
     if plan.J_expr is not None:
@@ -446,6 +523,546 @@ def evaluate_block(plan: _Plan, bounds: tuple) -> tuple[np.ndarray, np.ndarray]:
         c, r = verdict_codes(A, plan.tol)
         codes[sel], rho[sel] = c, r
     return rho, codes
+
+
+# ============================================================================ closed forms
+
+#: grid points per piece of the closed-form path (a piece's working arrays stay in cache)
+_PIECE = 16384
+#: the closed form's eigenvalue error bound is ``_EPS_FACTOR * eps * (1 + |N|) * kappa``
+_EPS_FACTOR = 64.0
+#: two eigenvalues of a 2x2 block closer than this (relative to |N|) go to the reference path
+_SEP_MIN = 1e-3
+_EPS = float(np.finfo(float).eps)
+
+
+class _ZeroT:
+    """A structural zero: ``0 * x = 0``, ``0 + x = x`` without touching ``x`` (numpy defers to it)."""
+
+    __slots__ = ()
+    __array_ufunc__ = None
+
+    def __mul__(self, o):
+        return self
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        return self
+
+    def __add__(self, o):
+        return o
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        return -o
+
+    def __rsub__(self, o):
+        return o
+
+    def __neg__(self):
+        return self
+
+    def __pos__(self):
+        return self
+
+    def __repr__(self):
+        return "ZERO"
+
+
+class _OneT:
+    """A structural one: ``1 * x = x`` without touching ``x``."""
+
+    __slots__ = ()
+    __array_ufunc__ = None
+
+    def __mul__(self, o):
+        return o
+
+    __rmul__ = __mul__
+
+    def __add__(self, o):
+        return 1.0 + o
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        return 1.0 - o
+
+    def __rsub__(self, o):
+        if type(o) in (int, float) and o == 1:
+            return _ZERO
+        return o - 1.0
+
+    def __neg__(self):
+        return -1.0
+
+    def __pos__(self):
+        return self
+
+    def __truediv__(self, o):
+        return 1.0 / o
+
+    def __rtruediv__(self, o):
+        return o
+
+    def __repr__(self):
+        return "ONE"
+
+
+_ZERO, _ONE = _ZeroT(), _OneT()
+
+
+def _is_zero(e) -> bool:
+    if e is _ZERO:
+        return True
+    if isinstance(e, np.ndarray):
+        return not e.any()
+    return e is not _ONE and e == 0
+
+
+def _axis_column(values: np.ndarray, after: int, start: int, stop: int) -> np.ndarray:
+    """The values of one grid axis at the C-order points ``start <= i < stop``; ``after`` is
+    the number of points of the later axes (1 for the last axis). Tiles and repeats, no
+    index arithmetic per point."""
+    n = len(values)
+    if after == 1:
+        off = start % n
+        reps = -(-(off + stop - start) // n)
+        return np.tile(values, reps)[off:off + stop - start] if reps > 1 else values[off:off + stop - start]
+    q0, q1 = start // after, (stop - 1) // after
+    seq = values[np.arange(q0, q1 + 1) % n]
+    return np.repeat(seq, after)[start - q0 * after:stop - q0 * after]
+
+
+def _entry_sources(plan: _Plan) -> list:
+    """How to get each entry of J (row-major) on a piece, prepared once per process per plan:
+    ``("const", value)``, ``("axis", axis, table)`` (J depends on one grid axis only: its
+    values tabulated once per axis value, then tiled like the axis itself), or
+    ``("points", fn_or_table_index)`` (several axes: evaluated / gathered per point)."""
+    hit = plan.__dict__.get("_sources")
+    if hit is not None:
+        return hit
+    d = plan.dim
+    out: list = []
+    if plan.J_expr is not None:
+        from stabcheck.games.base import lambdify_vector
+
+        const = plan.J_const or tuple(e.free_symbols.isdisjoint(plan.symbols) for e in plan.J_expr)
+        if len(plan.sym_axes) <= 1:
+            vals = (plan.axes_values[plan.sym_axes[0]] if plan.sym_axes else np.zeros(1)).reshape(-1, 1)
+            table = _jacobian_fn(plan)(vals if plan.sym_axes else np.zeros((1, 0))).reshape(len(vals), d * d)
+            for k in range(d * d):
+                col = np.ascontiguousarray(table[:, k])
+                out.append(("const", float(col[0])) if const[k] else ("axis", plan.sym_axes[0], col))
+        else:
+            flat = _jacobian_fn(plan)(np.zeros((1, len(plan.symbols)))).reshape(-1) if any(const) else None
+            compiled: dict = {}
+            for k, e in enumerate(plan.J_expr):
+                if const[k]:
+                    out.append(("const", float(flat[k])))
+                else:
+                    ek = str(e)
+                    if ek not in compiled:
+                        compiled[ek] = lambdify_vector([e], list(plan.symbols), "numpy")
+                    out.append(("points", compiled[ek]))
+    else:
+        T = plan.J_table.reshape(len(plan.J_table), d * d)
+        for k in range(d * d):
+            col = np.ascontiguousarray(T[:, k])
+            if np.all(col == col[0]):
+                out.append(("const", float(col[0])))
+            elif len(plan.table_axes) == 1:
+                out.append(("axis", plan.table_axes[0], col))
+            else:
+                out.append(("points", k))
+    plan.__dict__["_sources"] = out  # per process: dropped when the plan is pickled
+    return out
+
+
+def _afters(plan: _Plan) -> list:
+    """Per axis: the number of grid points of the later axes (C order)."""
+    hit = plan.__dict__.get("_afters")
+    if hit is None:
+        shape = plan.shape
+        hit = plan.__dict__["_afters"] = [math.prod(shape[a + 1:]) for a in range(len(shape))]
+    return hit
+
+
+def _jacobian_entries(plan: _Plan, start: int, stop: int):
+    """The field Jacobian at the points ``start <= i < stop`` as a d x d nested list of
+    entries: :data:`_ZERO`, a float (the same at every point) or a float array (B,); and a
+    (B,) mask of points whose Jacobian is not finite (None if there are none; those points go
+    to the reference path)."""
+    d = plan.dim
+    B = stop - start
+    after = _afters(plan)
+    entries: list = []
+    bad = None
+    cols = P = kidx = None
+    done: dict = {}
+    for src in _entry_sources(plan):
+        kind = src[0]
+        if kind == "const":
+            v = src[1]
+            if not math.isfinite(v):
+                bad = np.ones(B, dtype=bool)
+            entries.append(_ZERO if v == 0.0 else v)
+            continue
+        if kind == "axis":
+            ax, table = src[1], src[2]
+            if id(table) not in done:
+                col = _axis_column(table, after[ax], start, stop)
+                if not np.all(np.isfinite(table)):
+                    b = ~np.isfinite(col)
+                    bad = b if bad is None else (bad | b)
+                done[id(table)] = col
+            entries.append(done[id(table)])
+            continue
+        if cols is None:
+            cols = [_axis_column(plan.axes_values[a], after[a], start, stop) for a in range(len(plan.shape))]
+        if plan.J_expr is not None:
+            fn = src[1]
+            if id(fn) not in done:
+                if P is None:
+                    P = np.stack([cols[a] for a in plan.sym_axes], axis=-1)
+                col = fn(P)[:, 0]
+                b = ~np.isfinite(col)
+                if b.any():
+                    bad = b if bad is None else (bad | b)
+                done[id(fn)] = col
+            entries.append(done[id(fn)])
+        else:
+            if kidx is None:
+                idx = np.unravel_index(np.arange(start, stop), plan.shape)
+                sub_shape = tuple(len(plan.axes_values[a]) for a in plan.table_axes)
+                kidx = np.ravel_multi_index(tuple(idx[a] for a in plan.table_axes), sub_shape)
+            col = plan.J_table.reshape(len(plan.J_table), d * d)[kidx, src[1]]
+            b = ~np.isfinite(col)
+            if b.any():
+                bad = b if bad is None else (bad | b)
+            entries.append(col)
+    return [entries[i * d:(i + 1) * d] for i in range(d)], bad
+
+
+def _entry_map(rule, Je, eta, n_gen: int, d: int, cache: Optional[dict] = None) -> list:
+    """The rule's map Jacobian, entry by entry: the rule's own code runs on an object array
+    of identity states whose entries are whole vectors over the points (structure of arrays),
+    with structural zeros and ones (:data:`_ZERO`, :data:`_ONE`) that cost nothing; the
+    partial fields V1 / V2 compute only their player's components. Returns ``A`` as an s x s
+    nested list (``A[i][j]``: d(out_i)/d(state_j)), entries as in :func:`_jacobian_entries`.
+    The same arithmetic as :func:`batched_map_matrices` up to the order of floating-point
+    operations (products by exact 0 and 1 are skipped)."""
+    s = rule.state_dim(d)
+    Z = np.empty((s, s), dtype=object)
+    for i in range(s):
+        for j in range(s):
+            Z[i, j] = _ONE if i == j else _ZERO
+    rows = [[(k, e) for k, e in enumerate(Je[j]) if e is not _ZERO] for j in range(d)]
+
+    def part(comps):
+        def v(X):
+            out = np.empty(X.shape, dtype=object)
+            out[...] = _ZERO
+            for ix in np.ndindex(*X.shape[:-1]):
+                x = X[ix]
+                for j in comps:
+                    acc = _ZERO
+                    for k, e in rows[j]:
+                        acc = acc + x[k] * e
+                    out[ix + (j,)] = acc
+            return out
+
+        return v
+
+    fns = FieldFns(part(range(d)), n_gen, d, backend="numpy", v1=part(range(n_gen)), v2=part(range(n_gen, d)))
+    fns._m1 = np.array([_ONE] * n_gen + [_ZERO] * (d - n_gen), dtype=object)
+    fns._m2 = np.array([_ZERO] * n_gen + [_ONE] * (d - n_gen), dtype=object)
+    if isinstance(eta, np.ndarray):
+        e = np.empty((), dtype=object)
+        e[()] = eta
+        eta = e
+    out = rule.step(Z, fns, eta)
+    return [[out[j, i] for j in range(s)] for i in range(s)]
+
+
+def _components(N: list) -> Optional[list]:
+    """Index groups of a block-diagonal structure of ``N`` (after a permutation) with blocks of
+    size 1 or 2; None when a block is larger."""
+    s = len(N)
+    parent = list(range(s))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(s):
+        for j in range(s):
+            if i != j and not _is_zero(N[i][j]):
+                parent[root(i)] = root(j)
+    groups: dict = {}
+    for i in range(s):
+        groups.setdefault(root(i), []).append(i)
+    out = list(groups.values())
+    return out if max(len(g) for g in out) <= 2 else None
+
+
+def _shifted(A: list) -> list:
+    """``N = A - I`` (nested lists of entries)."""
+    s = len(A)
+    N = [[A[i][j] for j in range(s)] for i in range(s)]
+    for i in range(s):
+        N[i][i] = _ZERO if N[i][i] is _ONE else N[i][i] - 1.0
+    return N
+
+
+def _closed_form_codes(N: list, comps: list, B: int, tol: float):
+    """rho, verdict codes and a mask of points the closed form cannot vouch for, from
+    ``N = A - I`` (nested list, :func:`_entry_map`, :func:`_shifted`) split into the 1x1 and
+    2x2 blocks ``comps`` (:func:`_components`), eigenvalue by eigenvalue.
+
+    Per block ``[[a, b], [c, d]]`` of ``N = A - I``: ``T = a + d``, ``D = ad - bc``,
+    ``disc = T^2 - 4D``; complex pair (``disc < 0``): ``mu = T/2 +- i sqrt(-disc)/2``,
+    ``g = |1 + mu|^2 - 1 = T + D``, ``|mu| = sqrt(D)``, ``|1 + mu| = sqrt((1 + T/2)^2 - disc/4)``;
+    real pair: ``mu1 = (T + sign(T) sqrt(disc)) / 2``, ``mu2 = D / mu1``, ``g = mu (2 + mu)``.
+    The verdict is :func:`verdict_codes`'s rule on these eigenvalues. Each computed eigenvalue
+    (here and in ``eigvals``) is within ``E = 64 eps (1 + |N|) kappa`` of the exact one, with
+    ``kappa = 1 + |N| / sqrt(|disc|)`` (``|N|`` the entrywise 1-norm); a point is *unsure*
+    where ``| |g| - tol |mu| |`` is within twice the resulting bound on the error of ``g``
+    (the verdict could depend on rounding), where the block's eigenvalues are nearly repeated
+    (``sqrt(|disc|) < 1e-3 |N|``), or where anything is not finite or ``|N| >= 1e100``.
+    ``rho`` is :func:`_rho2`'s; the last mask marks the points where it is not to be trusted
+    (nearly repeated eigenvalues, not finite), whose ``rho`` comes from the reference path too.
+    """
+    s = len(N)
+    nrm = np.zeros(B)
+    for i in range(s):
+        for j in range(s):
+            e = N[i][j]
+            if e is not _ZERO:
+                nrm += np.abs(e)
+    one_nrm = 1.0 + nrm
+    unsure = ~(nrm < 1e100)
+    rho_unsure = unsure.copy()
+    div = np.zeros(B, dtype=bool)
+    conv = np.ones(B, dtype=bool)
+    rho = np.zeros(B)
+
+    def f(e):
+        return 0.0 if e is _ZERO else e
+
+    def classify(g, mu_abs, dg):
+        nonlocal div, conv, unsure
+        t = tol * mu_abs
+        ag = np.abs(g)
+        div |= g > t
+        conv &= g < -t
+        unsure |= np.abs(ag - t) <= 2.0 * dg
+        div |= ~np.isfinite(g)
+
+    for comp in comps:
+        if len(comp) == 1:
+            i = comp[0]
+            mu = f(N[i][i]) + np.zeros(B)
+            E = (_EPS_FACTOR * _EPS) * one_nrm
+            dg = 2.0 * one_nrm * E + E * E
+            classify(mu * (2.0 + mu), np.abs(mu), dg)
+            np.maximum(rho, np.abs(1.0 + mu), out=rho)
+            continue
+        i, j = comp
+        a, b, c, d = f(N[i][i]), f(N[i][j]), f(N[j][i]), f(N[j][j])
+        T = a + d + np.zeros(B)
+        D = a * d - b * c
+        disc = T * T - 4.0 * D
+        sq = np.sqrt(np.abs(disc))
+        cplx = disc < 0
+        m1 = 0.5 * (T + np.copysign(sq, T))
+        m2 = D / m1
+        mu1 = np.where(cplx, np.sqrt(np.abs(D)), np.abs(m1))
+        mu2 = np.where(cplx, mu1, np.abs(m2))
+        gc = T + D
+        g1 = np.where(cplx, gc, m1 * (2.0 + m1))
+        g2 = np.where(cplx, gc, m2 * (2.0 + m2))
+        E = (_EPS_FACTOR * _EPS) * one_nrm * (1.0 + nrm / sq)
+        dg = 2.0 * one_nrm * E + E * E
+        unsure |= ~(sq >= _SEP_MIN * nrm)
+        classify(g1, mu1, dg)
+        classify(g2, mu2, dg)
+        r, h = _rho2(a, b, c, d, B)
+        rho_unsure |= ~(h >= (0.5 * _SEP_MIN) * nrm)
+        np.maximum(rho, r, out=rho)
+    codes = np.where(div, 2, np.where(conv, 0, 1)).astype(np.int8)
+    rho = np.where(np.isfinite(rho), rho, np.inf)
+    rho_unsure |= ~np.isfinite(rho)
+    return rho, codes, unsure | rho_unsure, rho_unsure
+
+
+def _rho2(a, b, c, d, B: int):
+    """``max |l|`` of the 2x2 block ``I + [[a, b], [c, d]]`` and ``h = sqrt|q|`` (half the
+    eigenvalue gap), ``q = (T/2)^2 - D``: ``|1 + T/2| + h`` for real eigenvalues (``q >= 0``),
+    ``sqrt((1 + T/2)^2 + |q|)`` for a complex pair; sums of non-negative terms (no
+    cancellation). Both tiers call this one function, so ``rho`` does not depend on which
+    tier decided a point (nor on the chunking)."""
+    t2 = a + d + np.zeros(B) if np.ndim(a) + np.ndim(d) == 0 else a + d
+    t2 *= 0.5
+    q = t2 * t2
+    det = a * d
+    det -= b * c
+    q -= det
+    real = q >= 0
+    np.abs(q, out=q)
+    h = np.sqrt(q)
+    t2 += 1.0
+    u = np.abs(t2, out=t2)
+    rc = u * u  # complex pair: |l|^2 = (1 + T/2)^2 - q
+    rc += q
+    np.sqrt(rc, out=rc)
+    u += h  # real pair: max |l| = |1 + T/2| + sqrt(q)
+    np.copyto(rc, u, where=real)
+    return rc, h
+
+
+def _fast_codes(N: list, comps: list, B: int, tol: float):
+    """The first, leanest tier: rho, codes and a mask of the points it decides.
+
+    Per 2x2 block of ``N = A - I`` (``T`` trace, ``D`` determinant, ``q = (T/2)^2 - D``):
+    ``max |l| = |1 + T/2| + sqrt(q)`` for real eigenvalues (``q >= 0``) and
+    ``max |l|^2 = (1 + T/2)^2 - q`` for a complex pair; 1x1 blocks give ``|1 + N_ii|``. With
+    ``rho^2`` the largest over the blocks and ``G = rho^2 - 1`` the largest growth margin, a
+    point *converges* where ``G < -lim`` and *diverges* where ``G > lim``, for one bound per
+    piece, ``lim = tol (n + E) + 2 E (2 (1 + n) + E)``, ``n`` the piece's largest entrywise
+    1-norm of ``N`` (which bounds every ``|mu|``) and ``E = 64 eps (1 + n) (1 + 1e3)`` the
+    eigenvalue error bound of :func:`_closed_form_codes` on the points it keeps (eigenvalues
+    of each block at least ``1e-3 n`` apart); ``rho`` comes from the same closed forms
+    (sums of non-negative terms: no cancellation). Points where it cannot decide (near
+    ``rho = 1``, neutral, nearly repeated eigenvalues, anything not finite) are left to
+    :func:`_closed_form_codes` and, after it, the reference path.
+    """
+    n = 0.0
+    for row in N:
+        for e in row:
+            if e is _ZERO:
+                continue
+            if isinstance(e, np.ndarray):
+                n += max(float(e.max()), -float(e.min())) if e.size else 0.0
+            else:
+                n += abs(float(e))
+    if not n < 1e100:  # also NaN: every point to the per-point tiers
+        return np.zeros(B), np.zeros(B, dtype=np.int8), np.zeros(B, dtype=bool)
+    E = (_EPS_FACTOR * _EPS) * (1.0 + n) * (1.0 + 1.0 / _SEP_MIN)
+    lim = tol * (n + E) + 2.0 * E * (2.0 * (1.0 + n) + E)
+    rho = None
+    ok = None
+    for comp in comps:
+        if len(comp) == 1:
+            mu = N[comp[0]][comp[0]]
+            rc = np.abs(1.0 + (0.0 if mu is _ZERO else mu))
+        else:
+            i, j = comp
+            rc, h = _rho2(*(0.0 if e is _ZERO else e for e in (N[i][i], N[i][j], N[j][i], N[j][j])), B)
+            sep = h >= (0.5 * _SEP_MIN) * n
+            ok = sep if ok is None else (ok & sep)
+        rho = rc if rho is None else np.maximum(rho, rc)
+    if np.ndim(rho) == 0:
+        rho = np.full(B, float(rho))
+    G = rho * rho
+    G -= 1.0
+    div = G > lim
+    dec = G < -lim
+    dec |= div
+    if ok is not None:
+        dec &= ok
+    codes = div.view(np.int8) * np.int8(2)
+    return rho, codes, dec
+
+
+def closed_form_verdict_codes(A: np.ndarray, tol: float = RHO_TOL) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`verdict_codes` of a stack ``A`` (B, s, s) by the sweep's closed forms: the same
+    codes, ``rho`` equal to rounding (tested). Maps that do not split into 1x1 and 2x2
+    blocks (by their exact zeros), and the points the closed forms cannot vouch for, go to
+    :func:`verdict_codes` itself."""
+    A = np.asarray(A, dtype=float)
+    B, s = A.shape[0], A.shape[-1]
+    if s == 0 or B == 0:
+        return verdict_codes(A, tol)
+    with np.errstate(all="ignore"):
+        ents = [[np.ascontiguousarray(A[:, i, j]) for j in range(s)] for i in range(s)]
+        ents = [[_ZERO if not e.any() else e for e in row] for row in ents]
+        N = _shifted(ents)
+        comps = _components(N)
+        if comps is None:
+            return verdict_codes(A, tol)
+        rho, codes, dec = _fast_codes(N, comps, B, tol)
+        dec &= np.all(np.isfinite(A.reshape(B, -1)), axis=1)
+        redo = np.flatnonzero(~dec)
+        if len(redo):
+            Nr = [[e[redo] if isinstance(e, np.ndarray) else e for e in row] for row in N]
+            r, c, unsure, rho_unsure = _closed_form_codes(Nr, comps, len(redo), tol)
+            rho[redo], codes[redo] = r, c
+            redo, keep_rho = redo[unsure], ~rho_unsure[unsure]
+    if len(redo):
+        c, r = verdict_codes(A[redo], tol)
+        codes[redo] = c
+        rho[redo] = np.where(keep_rho, rho[redo], r)
+    return codes, rho
+
+
+def _closed_form_piece(plan: _Plan, start: int, stop: int, base: int, rho, codes, pending: list,
+                       redo: list, cache: dict) -> None:
+    """The first tier on points ``start <= i < stop``: writes ``rho`` and ``codes`` (arrays of
+    the block that starts at ``base``) where :func:`_fast_codes` decides, and queues the rest
+    (``pending`` for :func:`_closed_form_codes`, ``redo`` for the reference path)."""
+    B = stop - start
+    after = _afters(plan)
+
+    def column(a):
+        return _axis_column(plan.axes_values[a], after[a], start, stop)
+
+    eta = column(plan.eta_axis) if plan.eta_axis is not None else float(plan.eta_fixed)
+    Je, bad = _jacobian_entries(plan, start, stop)
+    int_keys = list(plan.rule_axes)
+    if int_keys:
+        combo = np.stack([column(plan.rule_axes[k]) for k in int_keys], axis=-1)
+        uniq, inv = np.unique(combo, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        groups = [(dict(plan.rule_params, **{k: int(u[j]) for j, k in enumerate(int_keys)}),
+                   np.flatnonzero(inv == g)) for g, u in enumerate(uniq)]
+    else:
+        groups = [(plan.rule_params, None)]
+    for params, sel in groups:
+        rkey = repr(sorted(params.items()))
+        rule = cache.get(rkey)
+        if rule is None:
+            rule = cache[rkey] = _make_rule(plan.rule_name, params)
+        if sel is None:
+            Js, eta_s, n, pos = Je, eta, B, slice(start - base, stop - base)
+            bad_s = bad
+        else:
+            Js = [[e[sel] if isinstance(e, np.ndarray) else e for e in row] for row in Je]
+            eta_s, n, pos = (eta[sel] if isinstance(eta, np.ndarray) else eta), len(sel), start - base + sel
+            bad_s = None if bad is None else bad[sel]
+        N = _shifted(_entry_map(rule, Js, eta_s, plan.n_gen, plan.dim, cache))
+        comps = _components(N)
+        if comps is None:
+            redo.append(np.arange(start - base, stop - base) if sel is None else pos)
+            continue
+        r, c, dec = _fast_codes(N, comps, n, plan.tol)
+        if bad_s is not None:
+            dec &= ~bad_s
+        rho[pos], codes[pos] = r, c
+        if not dec.all():
+            where = np.arange(start - base, stop - base) if sel is None else pos
+            rest = np.flatnonzero(~dec)
+            if bad_s is not None:
+                hard = bad_s[rest]
+                redo.append(where[rest[hard]])
+                rest = rest[~hard]
+            if len(rest):
+                Nr = [[e[rest] if isinstance(e, np.ndarray) else e for e in row] for row in N]
+                pending.append((where[rest], Nr, comps))
 
 
 # ============================================================================ building the plan
@@ -681,7 +1298,8 @@ class SweepResult:
 
 def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence[str] = (),
           params: Optional[dict] = None, convention: Optional[str] = None, eta: Optional[float] = None,
-          executor=None, chunk: int = DEFAULT_CHUNK, symbolic: bool = True, tol: float = RHO_TOL) -> SweepResult:
+          executor=None, chunk: int = DEFAULT_CHUNK, symbolic: bool = True, tol: float = RHO_TOL,
+          closed_form: bool = True) -> SweepResult:
     """Spectral radius and verdict of ``method`` at every point of ``grid``.
 
     Parameters
@@ -705,6 +1323,10 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
         agree to rounding, which the tests check).
     tol : float
         Verdict tolerance (:data:`stabcheck.linearize.RHO_TOL`).
+    closed_form : bool
+        Closed-form eigenvalues where the map splits into 1x1 and 2x2 blocks (False forces the
+        reference path, ``eigvals`` everywhere; the verdicts are identical and ``rho`` agrees to
+        rounding, which the tests check).
 
     Returns
     -------
@@ -714,7 +1336,7 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
     from stabcheck.executors import SerialExecutor
     from stabcheck.specs import parse_spec
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
         raise BadInput(f"--chunk must be an integer >= 1, got {chunk!r}")
     mspec = parse_spec(method, what="method")
@@ -745,7 +1367,7 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
     values_shape = tuple(a.n for a in axes)
     plan = _Plan(rule_name=rule_name, rule_params=dict(rule_params), n_gen=0, dim=0,
                  axes_values=[a.values for a in axes], eta_axis=by_q["eta"][0] if "eta" in by_q else None,
-                 eta_fixed=eta_fixed, rule_axes=rule_axes, tol=tol)
+                 eta_fixed=eta_fixed, rule_axes=rule_axes, tol=tol, closed_form=bool(closed_form))
     path = "symbolic"
     game = None
     if symbolic and not user:
@@ -765,6 +1387,8 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
             free = J_expr.free_symbols
             order = [i for i in syms if syms[i] in free]
             plan.J_expr, plan.sym_axes, plan.symbols = J_expr, tuple(order), tuple(syms[i] for i in order)
+            plan.J_key = (str(J_expr), tuple(str(s) for s in plan.symbols))
+            plan.J_const = tuple(e.free_symbols.isdisjoint(plan.symbols) for e in J_expr)
     else:
         path = "loop"
     if path == "loop":
@@ -781,14 +1405,15 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
         plan.table_axes = table_axes
     plan.n_gen, plan.dim = game.n_gen, game.dim
     t_setup = time.perf_counter() - t0
+    c_setup = time.process_time() - c0
 
     total = int(np.prod(values_shape))
     blocks = [(s, min(s + int(chunk), total)) for s in range(0, total, int(chunk))]
     ex = executor if executor is not None else SerialExecutor()
     task = functools.partial(evaluate_block, plan)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     parts = ex.map(task, blocks)
-    t_eval = time.perf_counter() - t1
+    t_eval, c_eval = time.perf_counter() - t1, time.process_time() - c1
     rho = np.concatenate([p[0] for p in parts]).reshape(values_shape) if parts else np.zeros(values_shape)
     codes = np.concatenate([p[1] for p in parts]).reshape(values_shape) if parts else np.zeros(values_shape, np.int8)
 
@@ -806,7 +1431,8 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
         "order": f"{rule_obj.first} first" if rule_name == "alt" else None,
         "eta_fixed": eta_fixed, "tol": tol, "path": path,
         "executor": ex.describe(), "chunk": int(chunk), "tasks": len(blocks),
-        "timing": {"setup_s": t_setup, "evaluate_s": t_eval, "points": total,
+        "timing": {"setup_s": t_setup, "evaluate_s": t_eval, "setup_cpu_s": c_setup,
+                   "evaluate_cpu_s": c_eval, "points": total,
                    "points_per_s": total / t_eval if t_eval > 0 else None},
     }
     return SweepResult(axes=axes, spectral_radius=rho, codes=codes, info=info)

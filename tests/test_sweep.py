@@ -240,3 +240,113 @@ def test_analyze_command_reproduces_point():
     p = r.point(7)
     assert f"--eta {p['eta']!r}" in cmd and f"--method jare:gamma={p['jare.gamma']!r}" in cmd
     assert f"--reg r1:gamma={p['r1.gamma']!r}" in cmd
+
+
+# ----------------------------------------------------------------------------- closed forms vs reference
+
+def _same(fast, ref, rtol=1e-12):
+    """Identical verdicts; rho equal to rounding (relative to max(1, rho))."""
+    assert np.array_equal(fast.codes, ref.codes), np.argwhere(fast.codes != ref.codes)[:5]
+    a, b = fast.spectral_radius, ref.spectral_radius
+    assert np.array_equal(np.isfinite(a), np.isfinite(b))
+    fin = np.isfinite(b)
+    assert np.all(np.abs(a[fin] - b[fin]) <= rtol * np.maximum(1.0, b[fin]))
+
+
+CLOSED_FORM_GRIDS = [
+    ("dirac", "wgan", "sim", "eta=1e-3:2:41:log,r1.gamma=0:20:37", ["r1"], None),
+    ("dirac", "wgan", "alt", "eta=1e-3:2:41:log,r1.gamma=0:20:37", ["r1"], None),
+    ("dirac", "wgan", "jare", "eta=1e-3:2:41:log,jare.gamma=0:20:37", [], None),
+    ("dirac", "bce", "eg", "eta=1e-3:3:29:log,noise.sigma=0:2:23", ["noise"], None),
+    ("dirac", "bce", "conopt:rule=alt,n_d=2", "eta=1e-3:2:29:log,conopt.gamma=0:5:19", [], None),
+    ("dirac", "wgan", "alt", "eta=1e-3:2:23:log,n_d=1:4:4", [], None),  # exactly neutral (det 1)
+    ("dirac", "wgan", "jare", "eta=0.5:1.5:21,jare.gamma=0.5:1.5:21", [], None),  # neutral at eta = gamma = 1
+    ("gaussian", "wgan", "sim", "eta=1e-3:2:31:log,sigma2=0.1:2:17", [], None),  # 1-D game: 2x2
+    ("dirac", "bce", "ogda", "eta=1e-3:2:13:log,r1.gamma=0:3:7", ["r1"], None),  # 4x4: reference path
+]
+
+
+@pytest.mark.parametrize("case", CLOSED_FORM_GRIDS, ids=lambda c: f"{c[2]}-{c[3]}")
+def test_closed_form_sweep_equals_reference_path(case):
+    system, loss, method, grid, regs, params = case
+    fast = sweep(system, loss, method, grid, regs=regs, params=params, chunk=997)
+    ref = sweep(system, loss, method, grid, regs=regs, params=params, closed_form=False)
+    _same(fast, ref)
+
+
+def test_closed_form_random_grids_equal_reference_path():
+    rng = np.random.default_rng(14)
+    for _ in range(4):
+        lo = float(10 ** rng.uniform(-4, -1))
+        hi = float(lo * 10 ** rng.uniform(1, 3))
+        g = float(rng.uniform(0.5, 30))
+        grid = f"eta={lo!r}:{hi!r}:{int(rng.integers(5, 40))}:log,gamma=0:{g!r}:{int(rng.integers(5, 40))}"
+        for method, regs in (("sim", ["r1"]), ("alt:first=generator", ["r2"]), ("jare", [])):
+            fast = sweep("dirac", "bce" if method == "sim" else "wgan", method, grid, regs=regs)
+            ref = sweep("dirac", "bce" if method == "sim" else "wgan", method, grid, regs=regs, closed_form=False)
+            _same(fast, ref)
+
+
+def test_closed_form_rho_within_1e_12_of_one():
+    # Sim-GDA on the WGAN Dirac-GAN with R1: |l|^2 = 1 - eta gamma + eta^2, so rho = 1 at eta = gamma
+    fast = sweep("dirac", "wgan", "sim", "eta=0.5:0.5000000000001:41", regs=["r1:gamma=0.5"])
+    ref = sweep("dirac", "wgan", "sim", "eta=0.5:0.5000000000001:41", regs=["r1:gamma=0.5"], closed_form=False)
+    assert np.all(np.abs(ref.spectral_radius - 1) < 1e-12)
+    _same(fast, ref)
+    assert set(ref.verdict_names().tolist()) == {"neutral"}
+
+
+def _rotations(rng, B, delta, spread):
+    th = rng.uniform(0, np.pi, B)
+    r = 1 + delta
+    R = np.stack([np.stack([r * np.cos(th), -r * np.sin(th)], -1), np.stack([r * np.sin(th), r * np.cos(th)], -1)], -2)
+    S = spread * rng.normal(size=(B, 2, 2)) + np.eye(2)  # spread 0.25: well conditioned; 1: some far from normal
+    return S @ R @ np.linalg.inv(S), S
+
+
+def test_closed_form_verdict_codes_equal_verdict_codes_on_random_stacks():
+    from stabcheck.sweep import closed_form_verdict_codes
+
+    rng = np.random.default_rng(3)
+    B = 20000
+    scale = rng.choice([1e-3, 0.1, 1.0, 10.0], size=(B, 1, 1))
+    stacks = [rng.normal(size=(B, 2, 2)) * scale + np.eye(2)]
+    # |l| within 1e-12 of 1 (and within 1e-9, on both sides of the tolerance): complex pairs
+    # (rotations) and real eigenvalues near +-1, behind a similarity
+    delta = rng.uniform(-1e-12, 1e-12, B) * rng.choice([0.0, 1.0, 1e-3, 1e3], B)
+    A, S = _rotations(rng, B, delta, 0.25)
+    stacks.append(A)
+    D = np.zeros((B, 2, 2))
+    D[:, 0, 0] = rng.choice([1.0, -1.0], B) * (1 + delta)
+    D[:, 1, 1] = rng.uniform(-1.5, 1.5, B)
+    stacks += [S @ D @ np.linalg.inv(S), D]
+    A_far, S_far = _rotations(rng, B, delta, 1.0)  # eigenvalues ill-conditioned at some points
+    ill = [A_far, S_far @ D @ np.linalg.inv(S_far)]
+    eta = rng.choice([1e-3, 1e-2, 0.5], B)  # Alt-GDA on the WGAN Dirac-GAN: det 1, neutral
+    stacks.append(np.stack([np.stack([np.ones(B), -eta], -1), np.stack([eta, 1 - eta ** 2], -1)], -2))
+    bad = stacks[0].copy()
+    bad[:7, 0, 0] = np.inf
+    bad[7:9, 1, 0] = np.nan
+    stacks.append(bad)
+    # block-diagonal 4x4 (two 2x2 blocks after a permutation) and a dense 3x3 (reference path)
+    blk = np.zeros((B, 4, 4))
+    blk[:, np.ix_([0, 2], [0, 2])[0], np.ix_([0, 2], [0, 2])[1]] = stacks[1][:, :, :]
+    blk[:, 1, 1], blk[:, 3, 3] = 1 + delta, rng.uniform(-1.2, 1.2, B)
+    stacks += [blk, rng.normal(size=(500, 3, 3))]
+    for k, A in enumerate(stacks + ill):
+        c_fast, r_fast = closed_form_verdict_codes(A)
+        with np.errstate(all="ignore"):
+            c_ref, r_ref = verdict_codes(A)
+        assert np.array_equal(c_fast, c_ref)  # always: the verdict never depends on the path
+        fin = np.isfinite(r_ref)
+        assert np.array_equal(np.isfinite(r_fast), fin)
+        # rho to rounding; where the eigenvalues are ill-conditioned, eigvals' own error is larger
+        rtol = 1e-12 if k < len(stacks) else 1e-9
+        assert np.all(np.abs(r_fast[fin] - r_ref[fin]) <= rtol * np.maximum(1.0, r_ref[fin]))
+    assert {0, 1, 2} <= set(verdict_codes(stacks[1])[0].tolist())  # the near-circle stack has all three
+
+
+def test_closed_form_results_do_not_depend_on_chunk():
+    a = sweep("dirac", "wgan", "alt", "eta=1e-3:2:50:log,r1.gamma=0:20:50", regs=["r1"], chunk=7)
+    b = sweep("dirac", "wgan", "alt", "eta=1e-3:2:50:log,r1.gamma=0:20:50", regs=["r1"])
+    assert np.array_equal(a.codes, b.codes) and np.array_equal(a.spectral_radius, b.spectral_radius)
