@@ -158,7 +158,15 @@ def game_for_oracle(oracle, system: str = "dirac", loss: Optional[str] = "wgan",
                "no convention (it must not depend on the sign of psi)")
     else:
         how = "as requested"
-    game = make_game(system, loss, params, list(regs), convention)
+    try:
+        game = make_game(system, loss, params, list(regs), convention)
+    except BadInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a user factory that raises: the user's input
+        if ":" not in str(system):
+            raise
+        raise BadInput(f"user game {system!r} could not be built: {type(exc).__name__}: "
+                       f"{' '.join(str(exc).split())}") from None
     if oconv is not None and oconv != game.convention and not convert:
         raise BadInput(f"oracle {getattr(oracle, 'name', oracle)!r} is written in the {oconv} convention but the game "
                        f"is built in the {game.convention} convention; drop --convention (check-oracle then builds "
@@ -292,8 +300,14 @@ def search_numpy(game, runner, cfg: Config, props: Sequence[str], convert: bool,
 
     @given(st.integers(0, 2 ** 63 - 1))
     def run(seed):
-        if state["remaining"] <= 0:
+        if state["remaining"] <= 0 or "error" in state:
             return
+        try:
+            _block(seed)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, outside Hypothesis (no FlakyFailure)
+            state["error"] = exc
+
+    def _block(seed):
         n = min(block, state["remaining"])
         rng = np.random.default_rng([seed, state["index"]])
         X0 = S.draw_initial_conditions(rng, n, game, kinds=cfg.starts)
@@ -324,6 +338,8 @@ def search_numpy(game, runner, cfg: Config, props: Sequence[str], convert: bool,
     if cfg.seed is not None:
         run = hseed(cfg.seed)(run)
     _settings(cfg, math.ceil(cfg.max_examples / block) + 3, [Phase.generate])(run)()
+    if "error" in state:
+        raise state["error"]
     out.seconds = time.perf_counter() - t0
     return out
 
@@ -345,10 +361,18 @@ def search_reference(game, runner, cfg: Config, props: Sequence[str], convert: b
     n_batches = math.ceil(cfg.max_examples / B)
     t0 = time.perf_counter()
 
+    errors: list = []
+
     @given(st.lists(st.tuples(x0s, etas), min_size=B, max_size=B))
     def run(draws):
-        if remaining[0] <= 0:
+        if remaining[0] <= 0 or errors:
             return
+        try:
+            _batch(draws)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, outside Hypothesis
+            errors.append(exc)
+
+    def _batch(draws):
         # Hypothesis's first example is the simplest one (every draw identical): keep unique draws
         seen, unique = set(), []
         for x0, eta in draws:
@@ -378,6 +402,8 @@ def search_reference(game, runner, cfg: Config, props: Sequence[str], convert: b
         run = hseed(cfg.seed)(run)
     # a few more Hypothesis examples than batches: duplicates are dropped; extra ones return at once
     _settings(cfg, n_batches + 3, [Phase.generate])(run)()
+    if errors:
+        raise errors[0]
     out.seconds = time.perf_counter() - t0
     return out
 
@@ -432,7 +458,8 @@ def _minimal_steps(prop: str, ce: dict, cfg: Config) -> int:
     return int(ce["steps"])
 
 
-def _counterexample(prop, game, runner, cfg, ce: dict, convert: bool, spec: str) -> tuple[dict, str, str]:
+def _counterexample(prop, game, runner, cfg, ce: dict, convert: bool, spec: str,
+                    system: Optional[list] = None) -> tuple[dict, str, str]:
     steps = _minimal_steps(prop, ce, cfg)
     out = {"x0": ce["x0"], "eta": ce["eta"], "steps": steps, "convention": game.convention}
     tr = ce.get("trajectory")
@@ -470,7 +497,7 @@ def _counterexample(prop, game, runner, cfg, ce: dict, convert: bool, spec: str)
         msg = f"||x_N - x*|| / ||x_0 - x*|| = {ce['value']:.3g} > {cfg.tol:g} after N = {steps} steps"
     try:
         cmd = P.simulate_command(game, spec, ce["eta"], ce["x0"], steps, kind="oracle", convert=convert,
-                             extra=["--optimizer", cfg.optimizer] if cfg.optimizer else [])
+                                 extra=["--optimizer", cfg.optimizer] if cfg.optimizer else [], system=system)
     except BadInput:
         cmd = None
     return out, cmd, msg
@@ -635,6 +662,7 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
     runner = make_runner(orc, optimizer=cfg.optimizer)
     runner.spec = spec
     game, conv_used, note = game_for_oracle(orc, system, loss, regs, convention, convert, params)
+    sysargs = P.system_args(system, loss, params, regs) if ":" in str(system) else None
     props = [p for p in cfg.properties]
     notes = [note]
     fuzz = [p for p in props if p in FUZZED]
@@ -651,7 +679,7 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
                      "(they are statements about plain steps on x)")
     compare = ([make_runner(SimOracle(), optimizer=cfg.optimizer), make_runner(AltOracle(1), optimizer=cfg.optimizer)]
                if cfg.compare else [])
-    vectorised = cfg.vectorised if cfg.vectorised is not None else hasattr(orc, "choose_many")
+    vectorised = cfg.vectorised if cfg.vectorised is not None else callable(getattr(orc, "choose_many", None))
     found = search(game, runner, cfg, fuzz, conv_used, compare)
     results = []
     for p in props:
@@ -681,9 +709,9 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
                 ce = dict(x0=x0, eta=eta, steps=cfg.steps, step=int(vio.step[0]), value=float(vio.value[0]),
                           trajectory=tr, violations=vio)
             entry["counterexample"], entry["command"], entry["message"] = _counterexample(
-                p, game, runner, cfg, ce, conv_used, spec)
+                p, game, runner, cfg, ce, conv_used, spec, sysargs)
             if p == "lyapunov" and entry["counterexample"].get("on_axes") and not cfg.exclude_axes:
-                entry["interior"] = _interior(game, runner, cfg, conv_used, spec)
+                entry["interior"] = _interior(game, runner, cfg, conv_used, spec, sysargs)
         else:
             entry["message"] = _hold_message(p, cfg, found.examples)
         results.append(entry)
@@ -719,7 +747,7 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
     return report
 
 
-def _interior(game, runner, cfg: Config, convert: bool, spec: str) -> dict:
+def _interior(game, runner, cfg: Config, convert: bool, spec: str, system: Optional[list] = None) -> dict:
     """Shrink the lyapunov property again, ignoring steps from states with a coordinate at x*."""
     from dataclasses import replace
 
@@ -728,7 +756,7 @@ def _interior(game, runner, cfg: Config, convert: bool, spec: str) -> dict:
     if ce is None:
         return {"found": False, "message": f"no increase of {cfg.candidate} away from the axes was found "
                                            f"in {cfg.shrink_examples} examples"}
-    out, cmd, msg = _counterexample("lyapunov", game, runner, cfg2, ce, convert, spec)
+    out, cmd, msg = _counterexample("lyapunov", game, runner, cfg2, ce, convert, spec, system)
     return {"found": True, "counterexample": out, "command": cmd, "message": msg}
 
 

@@ -73,6 +73,18 @@ def distance_plot(results: Sequence, path, *, title: str = "", ax=None) -> None:
         _save(fig, path)
 
 
+def coordinate_names(game) -> list:
+    """Names of the state's coordinates: the game's symbols, or ``theta``/``psi`` (indexed when
+    a block has several) for games without symbols (torch user games)."""
+    syms = getattr(game, "symbols", None)
+    if syms is not None:
+        return [str(s) for s in syms]
+    n, d = game.n_gen, game.dim
+    th = ["theta"] if n == 1 else [f"theta{i}" for i in range(n)]
+    ps = ["psi"] if d - n == 1 else [f"psi{i}" for i in range(d - n)]
+    return th + ps
+
+
 def field_on_grid(game, which: str = "V3", lim: Optional[tuple] = None, n: int = 41):
     """The field ``V1``/``V2``/``V3`` of a 2-parameter game on a grid: (T, P, U, W, norm)."""
     from stabcheck.errors import BadInput
@@ -93,9 +105,10 @@ def field_on_grid(game, which: str = "V3", lim: Optional[tuple] = None, n: int =
     return T, P, U, W, np.hypot(U, W)
 
 
-def draw_field(ax, game, which: str = "V3", lim=None, *, norm: bool = True, n: int = 41) -> None:
-    """Field norm (background, brighter = larger) and streamlines of one partial field."""
-    T, P, U, W, N = field_on_grid(game, which, lim, n)
+def draw_field(ax, game, which: str = "V3", lim=None, *, norm: bool = True, n: int = 41, grid=None) -> None:
+    """Field norm (background, brighter = larger) and streamlines of one partial field
+    (``grid``: the result of :func:`field_on_grid`, to draw it again without re-evaluating)."""
+    T, P, U, W, N = grid if grid is not None else field_on_grid(game, which, lim, n)
     if norm:
         ax.imshow(N, origin="lower", extent=(T.min(), T.max(), P.min(), P.max()), cmap="viridis", aspect="auto")
     if np.any(N > 0):
@@ -103,8 +116,9 @@ def draw_field(ax, game, which: str = "V3", lim=None, *, norm: bool = True, n: i
                       arrowsize=0.7)
     ax.set_xlim(T.min(), T.max())
     ax.set_ylim(P.min(), P.max())
-    ax.set_xlabel(str(game.symbols[0]))
-    ax.set_ylabel(str(game.symbols[1]))
+    names = coordinate_names(game)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
 
 
 def phase_portrait(game, results: Sequence, path, *, title: str = "", which: str = "V3") -> None:
@@ -120,9 +134,10 @@ def phase_portrait(game, results: Sequence, path, *, title: str = "", which: str
     span = max(min(reach, 3.0 * start_span), 1e-12) * 1.15  # diverging runs leave the frame
     lim = ((eq[0] - span, eq[0] + span), (eq[1] - span, eq[1] + span))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-    draw_field(axes[0], game, which, lim, norm=True)
+    grid = field_on_grid(game, which, lim, 41 if getattr(game, "symbols", None) is not None else 25)
+    draw_field(axes[0], game, which, lim, norm=True, grid=grid)
     axes[0].set_title(f"|{which}| (brighter = larger) and {which}", fontsize=9)
-    draw_field(axes[1], game, which, lim, norm=False)
+    draw_field(axes[1], game, which, lim, norm=False, grid=grid)
     axes[1].set_title("trajectories", fontsize=9)
     for r, t in zip([r for r in results if r.states is not None], trajs):
         t = t[np.all(np.isfinite(t), axis=1)]
@@ -153,4 +168,4 @@ def field_grid_figure(games: Sequence, labels: Sequence[str], path, lim=((-2, 2)
     _save(fig, path, dpi=80)
 
 
-__all__ = ["distance_plot", "phase_portrait", "field_grid_figure", "field_on_grid", "draw_field"]
+__all__ = ["coordinate_names", "distance_plot", "phase_portrait", "field_grid_figure", "field_on_grid", "draw_field"]

@@ -15,10 +15,22 @@ HELP = "fuzz an oracle's stability properties (bounded, Lyapunov decrease, ...) 
 
 
 def register(p) -> None:
-    p.add_argument("oracle", help="oracle spec: pkg.module:Name[:key=value,...] or a built-in (sim, alt, dirac)")
+    from stabcheck.cli.common import add_path_argument
+
+    p.add_argument("oracle", nargs="?", default=None,
+                   help="oracle spec: pkg.module:Name[:key=value,...] or a built-in (sim, alt, dirac); or --oracle")
+    p.add_argument("--oracle", dest="oracle_opt", default=None, metavar="SPEC", help="the oracle (as the positional)")
     g = p.add_argument_group("system")
-    g.add_argument("--system", default="dirac", help="dirac | gaussian (default: dirac)")
-    g.add_argument("--loss", default="wgan", help="wgan | bce | nsgan | rkl | hinge (default: wgan)")
+    g.add_argument("--system", default="dirac",
+                   help="dirac | gaussian | a user game pkg.module:factory (default: dirac)")
+    g.add_argument("--loss", default=None,
+                   help="wgan | bce | nsgan | rkl | hinge (default: wgan for built-in games; passed to a user "
+                        "factory as loss= only when given)")
+    g.add_argument("--mean", default=None, help="gaussian: real-data mean v1,...,vn (default 1)")
+    g.add_argument("--sigma2", default=None, help="gaussian: variance sigma^2 (default 1)")
+    g.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="parameter passed to a user game factory, repeatable")
+    add_path_argument(g)
     g.add_argument("--reg", action="append", default=[], metavar="SPEC",
                    help="loss-level regularizer, repeatable: noise:sigma=S, r1:gamma=G, ...")
     g.add_argument("--convention", choices=("mescheder", "thesis"), default=None,
@@ -60,10 +72,24 @@ def register(p) -> None:
 
 
 def run(args) -> int:
+    from stabcheck.cli.common import user_errors
+
+    with user_errors("check-oracle"):
+        return _run(args)
+
+
+def _run(args) -> int:
     from stabcheck.check_oracle import Config, check_oracle, format_report, parse_eta_range, parse_properties
-    from stabcheck.cli.common import write_json_report
+    from stabcheck.cli.common import apply_paths, parse_floats, write_json_report
     from stabcheck.errors import BadInput
+    from stabcheck.specs import parse_value
     from stabcheck.testing.strategies import ALL_KINDS, KINDS
+
+    if (args.oracle is None) == (args.oracle_opt is None):
+        raise BadInput("give the oracle once: stabcheck check-oracle SPEC or --oracle SPEC "
+                       "(a built-in: sim, alt, dirac; or pkg.module:Name)")
+    oracle = args.oracle if args.oracle is not None else args.oracle_opt
+    apply_paths(args)
 
     starts = KINDS
     if args.starts is not None:
@@ -71,14 +97,32 @@ def run(args) -> int:
         bad = [k for k in starts if k not in ALL_KINDS]
         if bad or not starts:
             raise BadInput(f"--starts: unknown kinds {bad or args.starts!r}; valid: {', '.join(ALL_KINDS)}")
-    if args.system not in ("dirac", "gaussian"):
-        raise BadInput(f"--system must be dirac or gaussian for check-oracle, got {args.system!r}")
+    user = ":" in args.system
+    if not user and args.system not in ("dirac", "gaussian"):
+        raise BadInput(f"--system must be dirac, gaussian or a user game pkg.module:factory for check-oracle, "
+                       f"got {args.system!r}")
+    params: dict = {}
+    if args.system == "gaussian":
+        if args.mean is not None:
+            params["mean"] = parse_floats(args.mean, "--mean")
+        if args.sigma2 is not None:
+            params["sigma2"] = parse_floats(args.sigma2, "--sigma2")[0]
+    elif args.mean is not None or args.sigma2 is not None:
+        raise BadInput("--mean and --sigma2 apply to --system gaussian only")
+    for item in args.param:
+        k, eq, v = item.partition("=")
+        if not eq or not k:
+            raise BadInput(f"--param expects KEY=VALUE, got {item!r}")
+        if not user:
+            raise BadInput("--param applies to a user game (--system pkg.module:factory)")
+        params[k] = parse_value(v)
+    loss = args.loss if (args.loss is not None or user) else "wgan"
     cfg = Config(eta_range=parse_eta_range(args.eta_range), steps=args.steps, max_examples=args.max_examples,
                  seed=args.seed, C=args.bound, candidate=args.lyapunov, rtol=args.rtol, tol=args.tol,
                  properties=parse_properties(args.properties), shrink_examples=args.shrink_examples,
                  compare=not args.no_compare, starts=starts, exclude_axes=args.exclude_axes,
                  vectorised=False if args.one_by_one else None, optimizer=args.optimizer, engine=args.search)
-    report = check_oracle(args.oracle, system=args.system, loss=args.loss, regs=args.reg,
+    report = check_oracle(oracle, system=args.system, loss=loss, regs=args.reg, params=params or None,
                           convention=args.convention, convert=args.convert, config=cfg)
     if args.json is not None:
         write_json_report(report, args.json)

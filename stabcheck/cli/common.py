@@ -26,8 +26,66 @@ def add_game_arguments(p: argparse.ArgumentParser, *, eta: bool = True) -> None:
                    help="parameter passed to a user game factory, repeatable")
     g.add_argument("--convention", choices=("mescheder", "thesis"), default=None,
                    help="sign convention of psi (default: the system's own: dirac mescheder, gaussian thesis)")
+    add_path_argument(g)
     if eta:
         p.add_argument("--eta", required=True, help="step size (> 0)")
+
+
+def add_path_argument(g) -> None:
+    g.add_argument("--path", action="append", default=[], metavar="DIR",
+                   help="directory put first on the module search path before user modules (pkg.mod:factory, "
+                        "pkg.mod:Oracle) are imported, repeatable; printed reproduce commands carry it")
+
+
+def apply_paths(args) -> None:
+    """Put ``--path DIR`` entries first on ``sys.path`` (BadInput when one is not a directory)."""
+    import os
+
+    for d in reversed(getattr(args, "path", None) or []):
+        if not os.path.isdir(d):
+            raise BadInput(f"--path {d!r} is not a directory")
+        d = os.path.abspath(d)
+        if d not in sys.path:
+            sys.path.insert(0, d)
+
+
+def _is_our_frame(filename: str) -> bool:
+    import os
+
+    import stabcheck
+
+    ours = os.path.dirname(os.path.abspath(stabcheck.__file__))
+    lib = [os.path.abspath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
+    f = os.path.abspath(filename)
+    return f.startswith(ours + os.sep) or any(f.startswith(p + os.sep) for p in lib) or filename.startswith("<")
+
+
+class user_errors:
+    """``with user_errors("simulate"):`` - an exception raised inside a user's module (a game
+    factory, an oracle's constructor or its ``__call__``/``choose_many``, a Lyapunov candidate)
+    becomes one :class:`BadInput` line naming the user's file and line (exit status 2, no
+    traceback). Exceptions raised by stabcheck itself or by libraries pass through."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        import os
+        import traceback
+
+        if exc is None or isinstance(exc, (BadInput, KeyboardInterrupt, SystemExit)) or not isinstance(exc, Exception):
+            return False
+        frames = traceback.extract_tb(tb)
+        user = [f for f in frames if not _is_our_frame(f.filename)]
+        if not user:
+            return False
+        f = user[-1]
+        msg = " ".join(str(exc).split())
+        raise BadInput(f"user code raised {type(exc).__name__}: {msg} (at {os.path.basename(f.filename)}:{f.lineno} "
+                       f"in {f.name}, during {self.command})") from None
 
 
 def parse_floats(text: str, what: str) -> list:
@@ -74,10 +132,26 @@ def game_params_from_args(args) -> dict:
 
 
 def game_from_args(args):
-    """Build the game the arguments describe (BadInput on anything invalid)."""
+    """Build the game the arguments describe (BadInput on anything invalid, including a user
+    factory that raises)."""
+    apply_paths(args)
+    return build_game(args.system, args.loss, game_params_from_args(args), args.reg, args.convention)
+
+
+def build_game(system, loss, params, regs, convention):
+    """:func:`stabcheck.games.make_game`; a user factory (``pkg.mod:factory``) that raises gives
+    one BadInput line."""
     from stabcheck.games import make_game
 
-    return make_game(args.system, args.loss, game_params_from_args(args), args.reg, args.convention)
+    if ":" not in str(system):
+        return make_game(system, loss, params, regs, convention)
+    try:
+        return make_game(system, loss, params, regs, convention)
+    except BadInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's factory failed: their input
+        msg = " ".join(str(exc).split())
+        raise BadInput(f"user game {system!r} could not be built: {type(exc).__name__}: {msg}") from None
 
 
 def emit_json(obj, stream=None) -> None:

@@ -31,9 +31,10 @@ def register(p) -> None:
     r.add_argument("--optimizer", default=None, metavar="K=V,...",
                    help="how the --oracle runs' steps are taken, e.g. momentum=-0.3,ratio=2 or "
                         "opt=adam,beta1=0.5,precond=100 (docs/optimizers.md); methods carry theirs in their spec")
-    r.add_argument("--compare", default=None, metavar="A,B,C",
-                   help="several runs from the same start: oracle names (sim and alt as oracles), method names "
-                        "(eg, ogda, jare, ...), or user oracles")
+    r.add_argument("--compare", action="append", default=[], metavar="A,B,C",
+                   help="several runs from the same start, repeatable: oracle names (sim and alt as oracles), "
+                        "method names (eg, ogda, jare, ...), or user oracles as import paths with or without dots "
+                        "(mypkg.oracles:Greedy, myoracles:Greedy)")
     s = p.add_argument_group("simulation")
     s.add_argument("--x0", default=None, help="start theta...,psi... (default: the equilibrium + 1 in every coordinate)")
     s.add_argument("--steps", type=int, default=1000, help="steps (oracle: gradient updates; method: map "
@@ -62,9 +63,9 @@ def resolve_runners(args) -> list:
 
     runners = [make_runner(s, "oracle", args.optimizer) for s in args.oracle]
     runners += [make_runner(s, "method") for s in args.method]
-    if args.compare:
-        for spec in split_specs(args.compare):
-            r = make_runner(spec)
+    for text in args.compare:
+        for spec in split_specs(text):
+            r = make_runner(spec, compare_kind(spec))
             runners.append(make_runner(r, optimizer=args.optimizer) if r.kind == "oracle" and args.optimizer else r)
     if args.optimizer and not any(r.kind == "oracle" for r in runners):
         raise BadInput("--optimizer applies to oracles; give a method its optimizer in its spec "
@@ -75,8 +76,36 @@ def resolve_runners(args) -> list:
     return runners
 
 
+def compare_kind(spec: str):
+    """What a ``--compare`` entry is: a built-in oracle name (sim and alt count gradient
+    updates) -> oracle; a built-in method name (eg, ogda, jare, ...) -> method; any other
+    ``module:Name`` (with or without dots in the module) -> a user oracle."""
+    from stabcheck.oracles import BUILTIN_ORACLES
+
+    head = spec.split(":", 1)[0].strip()
+    if head in BUILTIN_ORACLES:
+        return "oracle"
+    if ":" in spec and not _is_method_name(head):
+        return "oracle"
+    return None  # make_runner decides (methods, and its error messages)
+
+
+def _is_method_name(head: str) -> bool:
+    from stabcheck.methods import TRANSFORM_BLOCKS
+    from stabcheck.rules import RULES
+
+    return head in RULES or head in TRANSFORM_BLOCKS
+
+
 def run(args) -> int:
-    from stabcheck.cli.common import game_from_args, parse_floats, write_json_report
+    from stabcheck.cli.common import user_errors
+
+    with user_errors("simulate"):
+        return _run(args)
+
+
+def _run(args) -> int:
+    from stabcheck.cli.common import apply_paths, game_from_args, parse_floats, write_json_report
     from stabcheck.errors import BadInput
     from stabcheck.simulate import check_eta, check_precision, check_x0, simulate
 
@@ -94,6 +123,7 @@ def run(args) -> int:
         raise BadInput(f"--max-distance must be > 0, got {args.max_distance}")
     if args.batch < 1:
         raise BadInput(f"--batch must be >= 1, got {args.batch}")
+    apply_paths(args)
     runners = resolve_runners(args)
     convention_note = None
     declared = sorted({r.convention for r in runners if r.convention is not None})
@@ -145,7 +175,9 @@ def write_csv(path, game, results) -> None:
 
     from stabcheck.io import write_text_atomic
 
-    names = [str(s) for s in game.symbols]
+    from stabcheck.plots import coordinate_names
+
+    names = coordinate_names(game)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["run", "step", *names, "distance", "log10_distance", "choice"])

@@ -23,9 +23,13 @@ def register(p) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = EPILOG
     add_game_arguments(p, eta=False)
-    p.add_argument("--method", default="sim", metavar="SPEC",
+    p.add_argument("--method", default=None, metavar="SPEC",
                    help="one method: sim, alt[:n_d=,n_g=,first=], eg, ogda, jare[:gamma=], conopt[:gamma=], "
                         "genreg[:gamma=], discreg[:gamma=] (default: sim)")
+    p.add_argument("--oracle", default=None, metavar="SPEC",
+                   help="instead of --method: an oracle whose training map is linear at x* - sim, alt[:n_d=,n_g=,"
+                        "first=] or a user oracle pkg.mod:Name that is one of them (a subclass, or declares "
+                        "method = 'alt:n_d=2'); state-switching oracles have no spectral radius (check-oracle)")
     p.add_argument("--grid", action="append", required=True, metavar="AXES",
                    help="name=lo:hi:n[:log],... (repeatable; axes are joined)")
     p.add_argument("--eta", default=None, help="step size, when eta is not on the grid")
@@ -39,8 +43,35 @@ def register(p) -> None:
     add_executor_arguments(p)
 
 
+def method_for_oracle(spec: str) -> str:
+    """The method whose map is the oracle's map at x* (one Alt period = one map step)."""
+    from stabcheck.errors import BadInput
+    from stabcheck.oracles import AltOracle, SimOracle, make_oracle
+    from stabcheck.specs import format_spec
+
+    orc = make_oracle(spec)
+    declared = getattr(orc, "method", None)
+    if isinstance(declared, str):
+        return declared
+    if isinstance(orc, SimOracle):
+        return "sim"
+    if isinstance(orc, AltOracle):
+        return format_spec("alt", {"n_d": orc.n_d, "n_g": orc.n_g, "first": orc.first})
+    raise BadInput(f"sweep --oracle {spec!r}: the oracle switches on the state (or its history), so its map has no "
+                   "single Jacobian at x* and no spectral radius to sweep; use stabcheck check-oracle (fuzzing, "
+                   "certificates) or give the oracle a 'method' attribute naming its linear equivalent")
+
+
 def run(args) -> int:
-    from stabcheck.cli.common import emit_json
+    from stabcheck.cli.common import user_errors
+
+    with user_errors("sweep"):
+        return _run(args)
+
+
+def _run(args) -> int:
+    from stabcheck.cli.common import apply_paths, emit_json
+    from stabcheck.errors import BadInput
     from stabcheck.executors import executor_from_args
     from stabcheck.sweep import DEFAULT_CHUNK, sweep
 
@@ -50,9 +81,13 @@ def run(args) -> int:
     check_output_path(args.out, "--out", plot=True)
     check_output_path(args.csv, "--csv")
     check_output_path(args.json_out, "--json-out")
+    apply_paths(args)
+    if args.oracle is not None and args.method is not None:
+        raise BadInput("give --method or --oracle, not both")
+    method = method_for_oracle(args.oracle) if args.oracle is not None else (args.method or "sim")
     params = game_params_from_args(args)
     with executor_from_args(args) as ex:
-        result = sweep(args.system, args.loss, args.method, args.grid, regs=args.reg, params=params,
+        result = sweep(args.system, args.loss, method, args.grid, regs=args.reg, params=params,
                        convention=args.convention, eta=args.eta, executor=ex,
                        chunk=args.chunk if args.chunk is not None else DEFAULT_CHUNK, symbolic=not args.loop)
     if args.out:
@@ -78,6 +113,22 @@ def _title(r) -> str:
     return t
 
 
+def check_command(r, i: int) -> str:
+    """The sweep's ``analyze`` command for point ``i``, made to run as printed: an integer
+    ``--dim`` (not ``2.0``), and ``--path DIR`` for a user factory a fresh process would not find."""
+    import re
+
+    from stabcheck.testing.properties import path_args
+
+    cmd = r.analyze_command(i)
+    cmd = re.sub(r"--dim (\d+)\.0(?=\s|$)", r"--dim \1", cmd)
+    system = r.info["system"]["name"]
+    extra = path_args(system)
+    if extra:
+        cmd = cmd.replace(f"--system {system}", f"--system {system} " + " ".join(extra), 1)
+    return cmd
+
+
 def format_summary(r, args=None) -> str:
     """Human-readable summary of a sweep."""
     import numpy as np
@@ -96,7 +147,7 @@ def format_summary(r, args=None) -> str:
         best = r.point(i)
         lines.append(f"smallest spectral radius {rho.reshape(-1)[i]:.10g} at "
                      + ", ".join(f"{k} = {v:.6g}" for k, v in best.items()))
-        lines.append(f"check a point: {r.analyze_command(i)}")
+        lines.append(f"check a point: {check_command(r, i)}")
     t = info["timing"]
     ex = info["executor"]
     lines.append(f"path: {info['path']}; executor: {ex.get('kind')}"

@@ -183,7 +183,8 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
     x_star = game.equilibrium_numeric
     is_oracle = r.kind == "oracle"
     if vectorised is None:
-        vectorised = (not is_oracle) or (hasattr(r.obj, "choose_many") and not getattr(r.obj, "needs_batches", False))
+        vectorised = (not is_oracle) or (callable(getattr(r.obj, "choose_many", None))
+                                         and not getattr(r.obj, "needs_batches", False))
     if not vectorised:
         return _run_one_by_one(game, r, E, X, steps, convert, max_distance)
 
@@ -395,25 +396,99 @@ def convention_violations(tr: Trajectories, tr_other: Trajectories, n_gen: int) 
 
 # --------------------------------------------------------------------------- commands
 
+def system_args(system: str, loss: Optional[str] = None, params: Optional[dict] = None,
+                regs: Sequence[str] = ()) -> list:
+    """The command-line arguments that rebuild a game: ``--system SPEC [--loss L] [--param k=v ...]
+    [--reg R ...]`` (for a user factory ``pkg.mod:factory``, whose game cannot be rebuilt from
+    the game object alone)."""
+    parts = ["--system", str(system)]
+    if loss:
+        parts += ["--loss", str(loss)]
+    for k, v in (params or {}).items():
+        parts += ["--param", f"{k}={v if isinstance(v, str) else repr(v)}"]
+    for r in regs:
+        parts += ["--reg", r]
+    return parts
+
+
+def import_root(spec: str) -> Optional[str]:
+    """The directory a fresh ``stabcheck`` process needs on its module path to import the user
+    module of ``spec`` (``pkg.mod:Name...``), or None (a built-in, not imported, or importable
+    anyway: installed in this environment)."""
+    import os
+    import sys
+    import sysconfig
+
+    if not isinstance(spec, str) or ":" not in spec:
+        return None
+    mod = sys.modules.get(spec.split(":", 1)[0])
+    f = getattr(mod, "__file__", None)
+    if not f:
+        return None
+    root = os.path.dirname(os.path.abspath(f))
+    for _ in range(spec.split(":", 1)[0].count(".") + (1 if os.path.basename(f) == "__init__.py" else 0)):
+        root = os.path.dirname(root)
+    installed = {os.path.abspath(p) for k, p in sysconfig.get_paths().items() if k in ("purelib", "platlib", "stdlib")}
+    return None if root in installed else root
+
+
+def path_args(*specs) -> list:
+    """``--path DIR`` for every user module among ``specs`` that a fresh process would not find."""
+    out: list = []
+    for s in specs:
+        r = import_root(s)
+        if r and r not in out[1::2]:
+            out += ["--path", r]
+    return out
+
+
+def runner_spec(r) -> str:
+    """What a command line needs to rebuild runner ``r``: its spec when it is one (a built-in or
+    ``pkg.mod:Name``), else the import path of the oracle object's class (never its name)."""
+    from stabcheck.oracles import BUILTIN_ORACLES
+
+    spec = str(getattr(r, "spec", "") or "")
+    head = spec.split(":", 1)[0]
+    if r.kind != "oracle" or head in BUILTIN_ORACLES or ":" in spec:
+        return spec
+    obj = r.obj
+    own = getattr(obj, "spec", None)
+    if isinstance(own, str) and ":" in own:
+        return own
+    cls = type(obj)
+    if cls.__module__ in ("__main__", "builtins"):
+        return spec
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
 def simulate_command(game, runner_spec: str, eta: float, x0: Sequence[float], steps: int, *,
                      kind: str = "oracle", convert: bool = False, json: bool = True,
-                     extra: Sequence[str] = ()) -> str:
+                     extra: Sequence[str] = (), system: Optional[Sequence[str]] = None) -> str:
     """A ready-to-paste ``stabcheck simulate ...`` command that re-runs one start exactly.
 
     The system flags are rebuilt from the game (``--system``, ``--loss``, ``--reg``, the
     Gaussian game's ``--mean``/``--sigma2``, and always ``--convention``, so the state is read
-    in the same sign convention); numbers are written with ``repr`` (exact float64).
+    in the same sign convention), or taken from ``system`` (the arguments of
+    :func:`system_args`, for user factories); numbers are written with ``repr`` (exact
+    float64). User modules that a fresh process would not import get ``--path DIR``.
     """
-    parts = ["stabcheck", "simulate", "--system", game.name]
-    if game.loss:
-        parts += ["--loss", game.loss]
-    if game.name == "gaussian":
-        p = game.params
-        parts += ["--mean=" + ",".join(repr(float(v)) for v in p.get("mean", [])), "--sigma2", repr(float(p.get("sigma2", 1.0)))]
-    elif game.name not in ("dirac",):
-        raise BadInput(f"cannot write a simulate command for system {game.name!r}; only built-in dirac/gaussian games")
-    for r in getattr(game, "regs", []) or []:
-        parts += ["--reg", r]
+    parts = ["stabcheck", "simulate"]
+    if system is not None:
+        parts += list(system)
+    else:
+        parts += ["--system", game.name]
+        if game.loss:
+            parts += ["--loss", game.loss]
+        if game.name == "gaussian":
+            p = game.params
+            parts += ["--mean=" + ",".join(repr(float(v)) for v in p.get("mean", [])),
+                      "--sigma2", repr(float(p.get("sigma2", 1.0)))]
+        elif game.name not in ("dirac",):
+            raise BadInput(f"cannot write a simulate command for system {game.name!r}; only built-in dirac/gaussian "
+                           "games (or pass system=system_args(...))")
+        for r in getattr(game, "regs", []) or []:
+            parts += ["--reg", r]
+    parts += path_args(*(system or [])[1:2], runner_spec)
     parts += ["--convention", game.convention]
     parts += ["--oracle" if kind == "oracle" else "--method", runner_spec]
     parts += ["--eta", repr(float(eta)), "--x0=" + ",".join(repr(float(v)) for v in x0), "--steps", str(int(steps))]
@@ -445,7 +520,8 @@ def _one(game, runner, eta, x0, steps, convert, kind=None) -> tuple[Trajectories
 
 def _cmd(game, r, eta, x0, steps, convert) -> str:
     try:
-        return "\n  reproduce: " + simulate_command(game, r.spec, eta, x0, steps, kind=r.kind, convert=convert)
+        return "\n  reproduce: " + simulate_command(game, runner_spec(r), eta, x0, steps, kind=r.kind,
+                                                    convert=convert)
     except BadInput:
         return ""
 
@@ -601,5 +677,5 @@ def check_linearization(game, method: Any, eta: float, *, steps: int = 200, eps:
 __all__ = ["check_bounded", "check_lyapunov_decrease", "check_linearization", "check_never_v3",
            "check_converges", "check_convention_invariance", "run_batch", "Trajectories", "Violations",
            "bounded_violations", "lyapunov_violations", "never_v3_violations", "convergence_failures",
-           "convention_violations", "simulate_command", "potential_H", "sup_norm_W", "resolve_candidate",
+           "convention_violations", "simulate_command", "system_args", "path_args", "import_root", "runner_spec", "potential_H", "sup_norm_W", "resolve_candidate",
            "CANDIDATES", "DEFAULT_C", "DEFAULT_RTOL", "MAX_DISTANCE"]

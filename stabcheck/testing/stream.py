@@ -33,7 +33,7 @@ STREAMED = ("bounded", "lyapunov", "never_v3", "converges", "convention")
 
 def streamable(runner) -> bool:
     """Whether :func:`stream_failures` can run this runner (a vectorised oracle, no optimizer)."""
-    return (runner.kind == "oracle" and hasattr(runner.obj, "choose_many")
+    return (runner.kind == "oracle" and callable(getattr(runner.obj, "choose_many", None))
             and not getattr(runner.obj, "needs_batches", False) and getattr(runner, "optimizer", None) is None)
 
 

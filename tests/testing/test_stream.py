@@ -76,7 +76,7 @@ def _failing(rep):
     return {p["name"] for p in rep["properties"] if p["holds"] is False}
 
 
-FAST = dict(max_examples=200, steps=100, shrink_examples=15, certificate_etas=[0.1], compare=False)
+FAST = dict(max_examples=120, steps=100, shrink_examples=15, certificate_etas=[0.1], compare=False)
 
 
 @pytest.mark.parametrize("oracle,expect", [
