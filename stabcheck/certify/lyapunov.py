@@ -366,30 +366,59 @@ def growth_trajectory(As: Sequence[np.ndarray], steps: Optional[int] = None) -> 
 # --------------------------------------------------------------------------- invariants
 
 
+def _sym_operator(F: list, continuous: bool) -> list:
+    """Rows (sympy QQ) of the linear map ``P -> A^T P A - P`` (``A^T P + P A``) on symmetric
+    ``P``: unknowns and equations are the entries ``(i, j)``, ``i <= j`` (``n(n+1)/2`` each)."""
+    from sympy import QQ
+
+    n = len(F)
+    q = [[QQ(v.numerator, v.denominator) for v in row] for row in F]
+    idx = [(i, j) for i in range(n) for j in range(i, n)]
+    pos = {ij: t for t, ij in enumerate(idx)}
+    N = len(idx)
+    rows = []
+    for i, j in idx:
+        row = [QQ(0)] * N
+        if continuous:
+            for k in range(n):
+                if q[k][i]:
+                    row[pos[(min(k, j), max(k, j))]] += q[k][i]  # (A^T P)_ij = sum_k A_ki P_kj
+                if q[k][j]:
+                    row[pos[(min(i, k), max(i, k))]] += q[k][j]  # (P A)_ij = sum_k P_ik A_kj
+        else:
+            for k in range(n):
+                if not q[k][i] and not q[k][j]:
+                    continue
+                for l in range(k, n):
+                    c = q[k][i] * q[l][j] + (q[l][i] * q[k][j] if l != k else 0)
+                    if c:
+                        row[pos[(k, l)]] += c
+            row[pos[(i, j)]] -= QQ(1)
+        rows.append(row)
+    return rows, idx
+
+
+def _from_sym(vec, idx, n) -> list:
+    P = [[Fraction(0)] * n for _ in range(n)]
+    for v, (i, j) in zip(vec, idx):
+        P[i][j] = P[j][i] = Fraction(int(v.numerator), int(v.denominator))
+    return P
+
+
 def invariant_forms(A_fracs: Sequence[list], continuous: bool) -> list:
     """Exact basis (Fraction matrices) of ``{P = P^T : A^T P A = P (or A^T P + P A = 0) for all A}``."""
-    import sympy as sp
+    from sympy import QQ
+    from sympy.polys.matrices import DomainMatrix
 
     n = len(A_fracs[0])
-    idx = [(i, j) for i in range(n) for j in range(i, n)]
-    syms = sp.symbols(f"p0:{len(idx)}")
-    P = sp.zeros(n, n)
-    for s, (i, j) in zip(syms, idx):
-        P[i, j] = s
-        P[j, i] = s
-    eqs = []
+    rows, idx = [], None
     for A in A_fracs:
-        Am = sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in r] for r in A])
-        E = (Am.T * P + P * Am) if continuous else (Am.T * P * Am - P)
-        eqs.extend(E[i, j] for i in range(n) for j in range(i, n))
-    M, _ = sp.linear_eq_to_matrix(eqs, syms)
+        r, idx = _sym_operator(A, continuous)
+        rows.extend(r)
+    M = DomainMatrix(rows, (len(rows), len(idx)), QQ)
     basis = []
-    for v in M.nullspace():
-        B = [[Fraction(0)] * n for _ in range(n)]
-        for s_val, (i, j) in zip(v, idx):
-            q = Fraction(int(sp.fraction(s_val)[0]), int(sp.fraction(s_val)[1]))
-            B[i][j] = B[j][i] = q
-        basis.append(B)
+    for v in M.nullspace().to_Matrix().tolist():
+        basis.append(_from_sym([QQ(x.p, x.q) for x in v], idx, n))
     return basis
 
 
@@ -425,50 +454,37 @@ EXACT_LYAPUNOV_MAX_N = 10
 
 def exact_lyapunov_solution(F: list, continuous: bool) -> Optional[list]:
     """The exact solution ``P`` of ``A^T P A - P = -I`` (``A^T P + P A = -I`` when continuous)
-    for a rational matrix ``F`` (Fractions), or None when the equation is singular (an
-    eigenvalue pair with ``l_i l_j = 1``, resp. ``l_i + l_j = 0``). ``P`` is positive definite
-    iff the map is stable; that is checked separately (exactly), not assumed."""
+    for a rational matrix ``F`` (Fractions), or None when the equation is singular on symmetric
+    matrices (an eigenvalue pair with ``l_i l_j = 1``, resp. ``l_i + l_j = 0``). ``P`` is
+    positive definite iff the map is stable; that is checked separately (exactly), not assumed.
+    Unknowns are the ``n(n+1)/2`` entries of a symmetric ``P``."""
     from sympy import QQ
     from sympy.polys.matrices import DomainMatrix
 
     n = len(F)
-    N = n * n
-    q = [[QQ(v.numerator, v.denominator) for v in row] for row in F]
-    rows = []
-    for i in range(n):
-        for j in range(n):
-            row = [QQ(0)] * N
-            if continuous:
-                for k in range(n):
-                    row[k * n + j] += q[k][i]  # (A^T P)_ij = sum_k A_ki P_kj
-                    row[i * n + k] += q[k][j]  # (P A)_ij = sum_k P_ik A_kj
-            else:
-                for k in range(n):
-                    if q[k][i] == 0:
-                        continue
-                    for m in range(n):
-                        if q[m][j] != 0:
-                            row[k * n + m] += q[k][i] * q[m][j]  # (A^T P A)_ij
-                row[i * n + j] -= QQ(1)
-            rows.append(row)
+    rows, idx = _sym_operator(F, continuous)
+    N = len(idx)
     M = DomainMatrix(rows, (N, N), QQ)
-    b = DomainMatrix([[QQ(-1) if i == j else QQ(0)] for i in range(n) for j in range(n)], (N, 1), QQ)
+    b = DomainMatrix([[QQ(-1) if i == j else QQ(0)] for i, j in idx], (N, 1), QQ)
     try:
         x = M.lu_solve(b)
     except Exception:  # noqa: BLE001 - singular: no unique solution, nothing proven
         return None
-    flat = [Fraction(int(v.numerator), int(v.denominator)) for v in x.to_list_flat()]
-    P = [[flat[i * n + j] for j in range(n)] for i in range(n)]
-    return [[(P[i][j] + P[j][i]) / 2 for j in range(n)] for i in range(n)]
+    return _from_sym(x.to_list_flat(), idx, n)
 
 
 def _lyapunov_candidates(A: np.ndarray, F: list, continuous: bool):
     """Rung 1 for one map: the Lyapunov equation ``A^T P A - P = -I`` (``A^T P + P A = -I``),
-    solved exactly for n <= 10 (small entries), else in float64 and rationalized. Yields
-    ``(how, P, m)`` candidates; the caller checks them exactly."""
+    first in float64 (rationalized; milliseconds), then, for n <= 10 with small entries,
+    exactly over the rationals (which certifies every stable map, however badly conditioned).
+    Yields ``(how, P, m)`` candidates; the caller checks them exactly."""
     from stabcheck.certify.ladder import stein_candidate
 
     n = A.shape[0]
+    Pf = stein_candidate([A], continuous)
+    if Pf is not None:
+        yield ("float64 solution of the Lyapunov equation, rationalized", ex.rationalize(Pf),
+               normalized_margin(Pf, [A], continuous, True))
     bits = max((max(v.numerator.bit_length(), v.denominator.bit_length()) for row in F for v in row), default=0)
     if n <= EXACT_LYAPUNOV_MAX_N and bits <= 256:  # subnormal / huge entries: rational growth
         P = exact_lyapunov_solution(F, continuous)
@@ -483,11 +499,6 @@ def _lyapunov_candidates(A: np.ndarray, F: list, continuous: bool):
             else:
                 m = Fraction(1, 2)
             yield "exact solution of the Lyapunov equation", P, m
-        return
-    Pf = stein_candidate([A], continuous)
-    if Pf is not None:
-        yield ("float64 solution of the Lyapunov equation, rationalized", ex.rationalize(Pf),
-               normalized_margin(Pf, [A], continuous, True))
 
 
 def _accept(res: CertificateResult, P: list, m: Fraction, e: Optional[list], A_fracs: Sequence[list],
@@ -541,6 +552,12 @@ def _strict_ladder(res: CertificateResult, As: Sequence[np.ndarray], A_fracs: Se
             if _accept(res, P, m, e, A_fracs, continuous, what, "lyapunov-equation", how, k, asked_strict):
                 res.solver_status = "not used (Lyapunov equation)"
                 return None
+        # exact algebra before any solver: an eigenvalue on or beyond the circle (axis) means
+        # no strict certificate exists, so the SDP is not run
+        info = _exact_info(A_fracs[0], continuous)
+        res.extras["_exact_info"] = info
+        if info is not None and info["class"] in ("unstable", "boundary"):
+            return (None, "not solved", None, solver)
     else:
         t0 = time.perf_counter()
         Pf = stein_candidate(Ab, continuous)
@@ -602,7 +619,8 @@ def certify_maps(As: Sequence[np.ndarray], A_fracs: Sequence[list], *, continuou
     if last is None:
         return _done(res, t_start)
     Pf, status, err, slv = last
-    if not strict:
+    pre = res.extras.pop("_exact_info", None)
+    if not strict and not (pre is not None and (pre["class"] == "unstable" or pre["defective"])):
         # non-strict: exact structure first (conserved directions), then the non-strict SDP
         _try_neutral_split(res, As, A_fracs, continuous, what)
         if res.certified:
@@ -633,12 +651,21 @@ def certify_maps(As: Sequence[np.ndarray], A_fracs: Sequence[list], *, continuou
             res.extras["rung"] = "conserved-form"
             return _done(res, t_start)
     res.solver = slv
-    res.solver_status = status if err is None else f"{status}: {err}"
+    res.solver_status = ("not run (decided by exact algebra)" if status == "not solved"
+                         else status if err is None else f"{status}: {err}")
     res.solver_tolerance = SOLVER_TOL[slv]
     res.extras["rung"] = None
     sense = "strict" if strict else "non-strict"
     failed = res.extras.pop("_last_failed", None)
-    if status in ("infeasible", "infeasible_inaccurate"):
+    info = pre if pre is not None else (_exact_info(A_fracs[0], continuous) if len(As) == 1 else None)
+    if info is not None and (info["class"] == "unstable" or (info["class"] == "boundary" and
+                                                             (strict or info["defective"]))):
+        # exact algebra, not the solver, decides: no certificate of this kind exists
+        res.status = "not certified"
+        res.statement = _no_cert_sentence(res, As, continuous, strict, what,
+                                          status if status in ("infeasible", "infeasible_inaccurate")
+                                          else "not solved", A_fracs, info)
+    elif status in ("infeasible", "infeasible_inaccurate"):
         res.status = "not certified"
         res.statement = _no_cert_sentence(res, As, continuous, strict, what, status, A_fracs)
     elif Pf is None:
@@ -738,24 +765,22 @@ EXACT_IMPOSSIBILITY_MAX_N = 16
 def _exact_class(F, continuous: bool) -> Optional[str]:
     """``"unstable"`` (an eigenvalue with |l| > 1, or Re l > 0), ``"boundary"`` (none beyond,
     one on the unit circle / the imaginary axis), ``"stable"``, or None when it cannot be
-    decided exactly here. Decided on the exact characteristic polynomial of the rational
-    matrix ``F`` (floats were taken at their exact binary value)."""
-    import sympy as sp
+    decided exactly here. Decided exactly on the factored characteristic polynomial of the
+    rational matrix ``F`` (floats were taken at their exact binary value):
+    :func:`stabcheck.certify.neutral.exact_spectral_class`."""
+    info = _exact_info(F, continuous)
+    return None if info is None else info["class"]
 
-    n = len(F)
-    if n > EXACT_IMPOSSIBILITY_MAX_N:
+
+def _exact_info(F, continuous: bool) -> Optional[dict]:
+    from stabcheck.certify.neutral import exact_spectral_class
+
+    if len(F) > EXACT_IMPOSSIBILITY_MAX_N:
         return None
-    M = sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in F])
-    if not continuous:
-        from stabcheck.linearize import exact_verdict
-
-        v = exact_verdict(M)
-        if v is None:
-            return None
-        return {"diverges": "unstable", "neutral": "boundary", "converges": "stable"}[v.verdict]
-    z = sp.Symbol("z")
-    coeffs = [sp.Rational(c) for c in sp.Poly(M.charpoly(z).as_expr(), z).all_coeffs()]
-    return _routh_class(coeffs)
+    try:
+        return exact_spectral_class(F, continuous)
+    except Exception:  # noqa: BLE001 - undecided: no statement is made
+        return None
 
 
 def _routh_class(c) -> Optional[str]:
@@ -789,7 +814,7 @@ def _frac_product(Fs: list, word) -> list:
     return P
 
 
-def _no_cert_sentence(res, As, continuous, strict, what, status, A_fracs=None) -> str:
+def _no_cert_sentence(res, As, continuous, strict, what, status, A_fracs=None, info=None) -> str:
     """Why no certificate was found. "None can exist" is said only when it is proven exactly:
     a map (or a repeated switching word) has an eigenvalue beyond the unit circle (discrete) or
     in the right half plane (continuous) by its exact characteristic polynomial; "no strict one
@@ -800,12 +825,13 @@ def _no_cert_sentence(res, As, continuous, strict, what, status, A_fracs=None) -
     worst = max(vals)
     thr = 0.0 if continuous else 1.0
     sense = "strict" if strict else "non-strict"
-    base = f"No {sense} quadratic certificate: the SDP is {status.replace('_', ' ')}"
+    base = (f"No {sense} quadratic certificate: the SDP is {status.replace('_', ' ')}" if status != "not solved"
+            else f"No {sense} quadratic certificate")
     classes = [None] * len(As)
     if A_fracs is not None:
         order = sorted(range(len(As)), key=lambda i: -vals[i])
         for i in order:
-            classes[i] = _exact_class(A_fracs[i], continuous)
+            classes[i] = info["class"] if (info is not None and len(As) == 1) else _exact_class(A_fracs[i], continuous)
             if classes[i] == "unstable":
                 break
     res.evidence["exact_classes"] = classes
@@ -835,6 +861,10 @@ def _no_cert_sentence(res, As, continuous, strict, what, status, A_fracs=None) -
             if strict and cls == "boundary":
                 return (f"{base}, and no strict one can exist: the product along the switching word {w} has an "
                         "eigenvalue on the unit circle (exactly), so V cannot decrease along it.")
+    if not strict and info is not None and info["class"] == "boundary" and info["defective"]:
+        edge = "on the unit circle" if not continuous else "on the imaginary axis"
+        return (f"{base}, and none can exist: an eigenvalue {edge} has a Jordan block (exact: factored "
+                "characteristic polynomial and the rank of h(A)), so trajectories grow polynomially.")
     if strict and "boundary" in classes:
         i = classes.index("boundary")
         edge = "on the unit circle" if not continuous else "on the imaginary axis"

@@ -163,3 +163,41 @@ def neutral_split_candidate(F: list, continuous: bool) -> Optional[list]:
     P = Ti.T * Pblk * Ti
     P = (P + P.T) / 2
     return fr(P)
+
+
+def exact_spectral_class(F: list, continuous: bool) -> Optional[dict]:
+    """Exact spectral class of a rational matrix from the factored characteristic polynomial:
+    ``{"class": "unstable" | "boundary" | "stable", "defective": bool}``. ``unstable``: a root
+    strictly outside the unit circle (open right half plane): an irreducible factor that is
+    neither on the circle nor strictly inside has one (its roots off the circle come in pairs
+    ``l, 1/conj(l)``, or it has no root on the circle at all and fails Schur-Cohn).
+    ``boundary``: none outside, some on the circle (axis); ``defective`` when a circle factor's
+    eigenvalues have a Jordan block (``dim ker h(A)^k < k deg h`` is not needed: ``dim ker h(A)
+    < mult * deg h``). None above :data:`EXACT_CLASS_MAX_N`."""
+    import sympy as sp
+
+    n = len(F)
+    if n > EXACT_CLASS_MAX_N:
+        return None
+    A = sp.Matrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in F])
+    z = sp.Symbol("z")
+    p = sp.Poly(A.charpoly(z).as_expr(), z, domain="QQ")
+    boundary, defective = False, False
+    for h, mult in p.factor_list()[1]:
+        hp = sp.Poly(h, z, domain="QQ")
+        cls = _classify(hp, z, continuous)
+        if cls == "other":
+            return {"class": "unstable", "defective": False}
+        if cls == "circle":
+            boundary = True
+            if mult > 1:
+                H = sp.zeros(n, n)
+                for c in hp.all_coeffs():
+                    H = H * A + c * sp.eye(n)
+                if n - H.rank() < mult * hp.degree():
+                    defective = True
+    return {"class": "boundary" if boundary else "stable", "defective": defective}
+
+
+#: the largest size classified exactly (factorization over Q)
+EXACT_CLASS_MAX_N = 16
