@@ -251,6 +251,9 @@ def _human(out: dict, res) -> None:
           f"exact check: {'passed' if res.exact_check else 'not passed'}")
     print(f"  solver:  {res.solver} ({res.solver_status}), {res.time_s:.3f} s "
           f"(solve {res.solve_time_s:.3f} s, exact check {res.exact_time_s:.3f} s)")
+    if "rung" in out:
+        print(f"  rung:    {out['rung'] or 'none answered'}"
+              + (f" ({out['method']})" if out.get("method") and out.get("rung") else ""))
     if res.P is not None and len(res.P) <= 6:
         print("  P =")
         for row in res.P:

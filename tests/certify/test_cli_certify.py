@@ -20,6 +20,18 @@ def test_matrices_npy_json_output(tmp_path, capsys):
     d = json.loads(out)
     assert d["status"] == "certified" and d["exact_check"] is True and d["solver"] == "CLARABEL"
     assert d["margin"] > 0 and len(d["P"]) == 2
+    assert d["rung"] == "lyapunov-equation"
+    rc, out, _ = _run(capsys, "--matrices", str(f))
+    assert rc == 0 and "  rung:    lyapunov-equation" in out
+
+
+def test_rung_of_a_switched_set_in_json_and_text(tmp_path, capsys):
+    f = tmp_path / "s.npy"
+    np.save(f, np.stack([np.array([[0.5, 0.2], [0.0, 0.4]]), np.array([[0.3, 0.0], [0.1, 0.5]])]))
+    rc, out, _ = _run(capsys, "--matrices", str(f), "--json")
+    assert rc == 0 and json.loads(out)["rung"] == "stein"
+    rc, out, _ = _run(capsys, "--matrices", str(f), "--nonstrict")
+    assert rc == 0 and "rung:    stein" in out and out.startswith("Proven")
 
 
 def test_matrices_json_exact_alt_gda_nonstrict(tmp_path, capsys):
