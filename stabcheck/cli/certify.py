@@ -33,10 +33,17 @@ def register(parser) -> None:
     src.add_argument("--loss", help="loss of a built-in GAN game (wgan, bce, ...)")
     src.add_argument("--reg", action="append", default=[], metavar="SPEC", help="regularizer, e.g. r1:gamma=1 (repeatable)")
     src.add_argument("--method", default=None, help="update method spec, e.g. sim, alt:n_d=5 (default: sim)")
-    src.add_argument("--oracle", default=None, help="state-dependent oracle, e.g. dirac (piecewise certificate)")
+    src.add_argument("--oracle", default=None,
+                     help="oracle: dirac (piecewise certificate), sim, alt[:...], or a user oracle pkg.mod:Name that "
+                          "is one of them (a subclass) or declares method = 'alt:n_d=2'")
     src.add_argument("--eta", type=float, default=None, help="step size (> 0)")
     src.add_argument("--convention", choices=("mescheder", "thesis"), default=None,
                      help="sign convention of the game (default: the system's own, or the oracle's for --oracle)")
+    src.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                     help="parameter passed to a user game factory (--system pkg.mod:factory), repeatable")
+    from stabcheck.cli.common import add_path_argument
+
+    add_path_argument(src)
     src.add_argument("--convert", action="store_true",
                      help="let an oracle written in the other convention run on the game (regions rewritten)")
     opt = parser.add_argument_group("options")
@@ -154,23 +161,52 @@ def load_candidate(spec: str, n: int):
 
 
 def _from_engine(args):
-    """Build (mats, exact, regions, label) through the engine (game + method or oracle)."""
+    """Build (mats, exact, regions, label) through the engine (game + method or oracle); user
+    modules (``--path DIR``, ``pkg.mod:factory``, ``pkg.mod:Oracle``) that raise give one line."""
+    from stabcheck.cli.common import apply_paths, user_errors
+
+    with user_errors("certify"):
+        apply_paths(args)
+        return _engine_model(args)
+
+
+def _engine_model(args):
     if args.eta is None:
         raise BadInput("--eta is required with --system")
     if not (math.isfinite(args.eta) and args.eta > 0):
         raise BadInput(f"--eta must be a finite number > 0, got {args.eta}")
-    from stabcheck.games import make_game
+    from stabcheck.cli.common import build_game
+    from stabcheck.specs import parse_value
+
+    params = {}
+    for item in args.param:
+        k, eq, v = item.partition("=")
+        if not eq or not k:
+            raise BadInput(f"--param expects KEY=VALUE, got {item!r}")
+        params[k] = parse_value(v)
+
+    def make_game(system, loss=None, regs=(), convention=None):
+        return build_game(system, loss, params, regs, convention)
 
     convention = args.convention
     if args.oracle is not None:
-        from stabcheck.oracles import make_oracle
+        from stabcheck.oracles import AltOracle, DiracOracle, SimOracle, make_oracle
         from stabcheck.switched import switched_model
 
-        declared = getattr(make_oracle(args.oracle), "convention", None)
+        orc = make_oracle(args.oracle)
+        method_decl = getattr(orc, "method", None)
+        if not isinstance(orc, (SimOracle, AltOracle, DiracOracle)):
+            if not isinstance(method_decl, str):
+                raise BadInput(f"certify --oracle {args.oracle!r}: no linear pieces can be derived for this oracle "
+                               "(it is not a subclass of sim, alt or dirac and declares no 'method'); use "
+                               "stabcheck check-oracle, or give it a 'method' attribute naming its linear map")
+            args.method, args.oracle = method_decl, None
+            return _engine_model(args)
+        declared = getattr(orc, "convention", None)
         if convention is None and declared is not None and not args.convert:
             convention = declared  # build the game in the oracle's convention (stated in the label)
         game = make_game(args.system, loss=args.loss, regs=tuple(args.reg), convention=convention)
-        model = switched_model(game, args.oracle, args.eta, convert=args.convert)
+        model = switched_model(game, orc, args.eta, convert=args.convert)
         mats = [m[1] for m in model.modes]
         exact = [m[2] for m in model.modes]
         names = [m[0] for m in model.modes]

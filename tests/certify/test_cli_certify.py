@@ -105,3 +105,65 @@ def test_bad_files(tmp_path, capsys):
     txt.write_text("1")
     rc, _, err = _run(capsys, "--matrices", str(txt))
     assert rc == 2 and ".npy or .json" in err
+
+
+USER = '''
+import sympy as sp
+from stabcheck.games import custom_game
+from stabcheck.oracles import AltOracle
+
+
+def damped(a=1.0):
+    """L = a psi theta - psi^2 / 2."""
+    th, ps = sp.symbols("theta psi", real=True)
+    return custom_game([th], [ps], L=sp.nsimplify(a) * ps * th - ps ** 2 / 2, equilibrium=[0, 0], name="damped")
+
+
+def broken(**kw):
+    raise RuntimeError("the factory is broken")
+
+
+class TwoD(AltOracle):
+    def __init__(self):
+        super().__init__(n_d=2)
+
+
+class Declared:
+    method = "alt:n_d=2"
+    name = "declared"
+
+    def reset(self):
+        pass
+
+    def __call__(self, inp):
+        return "V2"
+
+
+class Greedy:
+    name = "greedy"
+
+    def reset(self):
+        pass
+
+    def __call__(self, inp):
+        return "V1"
+'''
+
+
+def test_user_game_and_user_oracles(tmp_path, capsys):
+    (tmp_path / "u15cert.py").write_text(USER)
+    base = ["--system", "u15cert:damped", "--param", "a=1", "--path", str(tmp_path), "--eta", "0.1"]
+    rc, out, _ = _run(capsys, *base, "--method", "alt:n_d=2", "--json")
+    d = json.loads(out)
+    assert rc == 0 and d["status"] == "certified" and d["rung"] == "lyapunov-equation"
+    P_method = d["P_exact"]
+    rc, out, _ = _run(capsys, *base, "--oracle", "u15cert:Declared", "--json")  # declares alt:n_d=2
+    d = json.loads(out)
+    assert rc == 0 and d["status"] == "certified" and d["P_exact"] == P_method
+    rc, out, _ = _run(capsys, *base, "--oracle", "u15cert:TwoD", "--json")  # a subclass: the switched model
+    d = json.loads(out)
+    assert rc == 0 and d["status"] == "certified" and d["exact_check"] is True
+    rc, _, err = _run(capsys, *base, "--oracle", "u15cert:Greedy")
+    assert rc == 2 and "no linear pieces" in err and len(err.strip().splitlines()) == 1
+    rc, _, err = _run(capsys, "--system", "u15cert:broken", "--path", str(tmp_path), "--eta", "0.1")
+    assert rc == 2 and "the factory is broken" in err and "Traceback" not in err
