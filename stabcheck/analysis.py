@@ -69,17 +69,46 @@ def field_factors(eigs: np.ndarray) -> dict:
 
 
 def _json_float(x: float):
-    return None if not math.isfinite(x) else x
+    """Non-finite factors stay floats: JSON writes them as ``"inf"`` (:mod:`stabcheck.jsonout`)."""
+    return float(x)
 
 
-def sim_stable_eta_closed_form(field_eigs: np.ndarray) -> dict:
+def sim_stable_eta_closed_form(field_eigs: np.ndarray, J_exact=None) -> dict:
     """Mescheder et al. (2017) / thesis eq. 9: Sim-GDA is stable iff every field eigenvalue
-    has ``Re < 0`` and ``eta < -2 Re(l) / |l|^2 = 2 / |Re l| / (1 + (Im l / Re l)^2)``."""
+    has ``Re < 0`` and ``eta < -2 Re(l) / |l|^2 = 2 / |Re l| / (1 + (Im l / Re l)^2)``.
+
+    With the exact field Jacobian ``J_exact`` (sympy, small) the bound is also computed
+    exactly: ``max_exact`` is its string (e.g. ``"1/2"``) and ``max`` the float nearest to it;
+    ``max_exact`` is None when only the float is known."""
     ev = np.asarray(field_eigs)
+    rule = "closed form (thesis eq. 9)"
     if ev.size == 0 or np.any(np.real(ev) >= 0):
-        return {"max": None, "intervals": [], "exact": True, "rule": "closed form (thesis eq. 9)"}
+        return {"max": None, "max_exact": None, "intervals": [], "exact": True, "rule": rule}
     bound = float(np.min(-2 * np.real(ev) / np.abs(ev) ** 2))
-    return {"max": bound, "intervals": [[0.0, bound]], "exact": True, "rule": "closed form (thesis eq. 9)"}
+    exact_bound = _exact_sim_bound(J_exact)
+    if exact_bound is not None:
+        bound = float(exact_bound.evalf(30))
+    return {"max": bound, "max_exact": None if exact_bound is None else str(exact_bound),
+            "intervals": [[0.0, bound]], "exact": True, "rule": rule}
+
+
+def _exact_sim_bound(J_exact):
+    """``min -2 Re(l) / |l|^2`` over the exact eigenvalues of a small rational matrix (None
+    when it is not small, not rational, or sympy cannot resolve the eigenvalues)."""
+    import sympy as sp
+
+    if J_exact is None or J_exact.shape[0] > 4 or not all(e.is_Rational for e in J_exact):
+        return None
+    try:
+        vals = []
+        for lam in J_exact.eigenvals():
+            re, im = sp.re(lam), sp.im(lam)
+            vals.append(sp.nsimplify(sp.simplify(-2 * re / (re ** 2 + im ** 2))))
+        if not vals or not all(v.is_real and v.is_finite for v in vals):
+            return None
+        return sp.Min(*vals) if len(vals) > 1 else vals[0]
+    except Exception:  # noqa: BLE001 - the float bound stands
+        return None
 
 
 def _skew_2x2(J) -> Optional[float]:
@@ -98,8 +127,9 @@ def alt_stable_eta_closed_form(c: float, n_d: int, n_g: int) -> dict:
     ``alpha = 2`` a Jordan block: the double eigenvalue -1 grows linearly) and outside it for
     ``alpha > 2``. It never converges: no step size has spectral radius < 1."""
     edge = 2.0 / (math.sqrt(n_g * n_d) * abs(c))
-    return {"max": None, "intervals": [], "neutral": [[0.0, edge]], "exact": True,
-            "rule": "closed form (Mescheder et al. 2018, Lemma 2.4; Jordan block at the right end)"}
+    return {"max": None, "intervals": [], "neutral": [[0.0, edge]], "unbounded": [edge], "exact": True,
+            "rule": "closed form (Mescheder et al. 2018, Lemma 2.4): neutral for 0 < eta < edge, a Jordan "
+                    "block (polynomial growth) at eta = edge, diverges beyond"}
 
 
 def stable_eta_scan(rule, J: np.ndarray, n_gen: int, *, n_grid: int = 400, tol: float = RHO_TOL) -> dict:
@@ -112,12 +142,12 @@ def stable_eta_scan(rule, J: np.ndarray, n_gen: int, *, n_grid: int = 400, tol: 
     """
     scale = float(np.max(np.abs(np.linalg.eigvals(J)))) if J.size else 0.0
     if scale == 0:
-        return {"max": None, "intervals": [], "neutral": [], "exact": False, "rule": "scan"}
+        return {"max": None, "intervals": [], "neutral": [], "unbounded": [], "exact": False, "rule": "scan"}
     etas = np.logspace(-6, 3, n_grid) / scale
 
     def cls(e):
         v = numeric_verdict_matrix(linear_map_matrix(rule, J, e, n_gen), tol).verdict
-        return {"converges": 0, "neutral": 1, "diverges": 2}[v]
+        return {"converges": 0, "neutral": 1, "diverges": 2, "unbounded": 3}[v]
 
     labels = [cls(e) for e in etas]
 
@@ -145,7 +175,14 @@ def stable_eta_scan(rule, J: np.ndarray, n_gen: int, *, n_grid: int = 400, tol: 
     conv = collect(0)
     # a crossing of rho = 1 leaves a sliver within the tolerance: not a neutral range
     neutral = [[a, b] for a, b in collect(1) if b - a > 1e-6 * b]
-    return {"max": conv[-1][1] if conv else None, "intervals": conv, "neutral": neutral,
+    # a Jordan block at a neutral range's end: floating point sees it only (nearly) at the point
+    unbounded = []
+    for _, b in neutral:
+        for e in dict.fromkeys((float(f"{b:.12g}"), b)):
+            if e > 0 and cls(e) == 3:
+                unbounded.append(e)
+                break
+    return {"max": conv[-1][1] if conv else None, "intervals": conv, "neutral": neutral, "unbounded": unbounded,
             "exact": False, "rule": f"scan of {n_grid} log-spaced step sizes + bisection"}
 
 
@@ -172,8 +209,10 @@ def stable_eta(rule, lin, n_gen: int) -> dict:
     d = lin.field_jacobian.shape[0]
     if isinstance(rule, Sim) and opt.slots == 0:
         P = _step_scale(rule, d, n_gen)
-        stable = sim_stable_eta_closed_form(sorted_eigenvalues(P[:, None] * lin.field_jacobian))
+        exact_J = lin.field_jacobian_exact if opt.plain else None
+        stable = sim_stable_eta_closed_form(sorted_eigenvalues(P[:, None] * lin.field_jacobian), exact_J)
         stable["neutral"] = []
+        stable["unbounded"] = []
         if not opt.plain:
             stable["rule"] += " on the field P v (P = precond x step ratio)"
         return stable

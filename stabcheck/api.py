@@ -50,8 +50,7 @@ __all__ = [
     "PropertyResult", "encode_json",
 ]
 
-#: version of the ``to_json()`` documents of this module (bumped on an incompatible change)
-SCHEMA_VERSION = 1
+from stabcheck.jsonout import SCHEMA_VERSION, encode_json  # noqa: E402  (one implementation for CLI and API)
 
 #: ``None``, one spec string (several joined by commas, as ``--compare`` takes them), an
 #: object, or a sequence of strings and objects
@@ -59,46 +58,6 @@ Specs = Union[None, str, Any, Sequence[Any]]
 
 
 # ============================================================================ JSON
-
-
-def encode_json(obj: Any) -> Any:
-    """``obj`` as JSON-ready Python: non-finite floats become ``"inf"``, ``"-inf"``, ``"nan"``.
-
-    numpy arrays and scalars become lists and numbers, complex numbers ``[re, im]``, exact
-    numbers (fractions, sympy) their strings, objects with ``to_dict()`` that dict.
-
-    >>> encode_json({"rho": float("inf"), "x": [1.0, float("nan")], "n": -float("inf")})
-    {'rho': 'inf', 'x': [1.0, 'nan'], 'n': '-inf'}
-    """
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, int):
-        return obj
-    if isinstance(obj, float):
-        if math.isfinite(obj):
-            return obj
-        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    if isinstance(obj, complex):
-        return [encode_json(obj.real), encode_json(obj.imag)]
-    if isinstance(obj, Mapping):
-        return {str(k): encode_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [encode_json(v) for v in obj]
-    if hasattr(obj, "to_dict"):
-        return encode_json(obj.to_dict())
-    mod = type(obj).__module__
-    if mod == "numpy":
-        return encode_json(obj.tolist())  # ndarray or numpy scalar
-    if mod == "fractions":
-        return str(obj)
-    if mod.startswith("sympy"):
-        return str(obj)
-    if isinstance(obj, (set, frozenset)):
-        return [encode_json(v) for v in sorted(obj, key=str)]
-    try:
-        return encode_json(float(obj))
-    except (TypeError, ValueError):
-        return str(obj)
 
 
 def _dumps(d: dict, indent: Optional[int]) -> str:
@@ -206,6 +165,12 @@ class _Table:
                 f"<tbody>{body}</tbody></table>{notes}</div>")
 
 
+def _verdict_text(v: str) -> str:
+    from stabcheck.linearize import verdict_text
+
+    return verdict_text(v)
+
+
 def _g(v: Any, digits: int = 6) -> str:
     if v is None:
         return "-"
@@ -252,9 +217,9 @@ class _Result:
 
 
 def _versioned(kind: str, d: Mapping) -> dict:
-    out = {"schema_version": SCHEMA_VERSION, "kind": kind}
-    out.update({k: v for k, v in d.items() if k not in ("schema_version", "kind")})
-    return out
+    from stabcheck.jsonout import versioned
+
+    return versioned(kind, d)
 
 
 # ============================================================================ games and methods
@@ -456,7 +421,7 @@ class AnalyzeResult(_Result):
 
     def _table(self) -> _Table:
         rows = tuple((m.spec, _g(m.spectral_radius, 10),
-                      m.verdict + (" (exact)" if m.verdict_exact else "") + (" JORDAN BLOCK" if m.defective else ""),
+                      _verdict_text(m.verdict) + (" (exact)" if m.verdict_exact else ""),
                       _g(m.iterations_per_decade, 4), _g(m.stable_eta.get("max")))
                      for m in self.methods)
         return _Table(f"analyze: {_system_title(self.system)}, eta = {self.eta:g}; field Hurwitz: "

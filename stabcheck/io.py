@@ -284,16 +284,11 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
 
 
 def json_clean(o: Any) -> Any:
-    """Replace non-finite floats (not valid JSON) by None, recursively."""
-    import math
+    """JSON-ready form of ``o``: :func:`stabcheck.jsonout.encode_json` (non-finite floats as
+    ``"inf"``, ``"-inf"``, ``"nan"``; one encoding for every output)."""
+    from stabcheck.jsonout import encode_json
 
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: json_clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [json_clean(v) for v in o]
-    return o
+    return encode_json(o)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -12,14 +12,19 @@ Two paths, tested to agree (tests/test_linearize.py):
 
 Neither path uses a per-method formula: the rule's own code produces the map.
 
-Verdicts (``converges`` / ``neutral`` / ``diverges``) are decided exactly when the Jacobian
+Verdicts (``converges`` / ``neutral`` / ``unbounded`` / ``diverges``) are decided exactly when the Jacobian
 is exact with rational entries: the characteristic polynomial ``p`` is computed exactly, the
 factors of ``gcd(p, p*)`` (``p*`` the reciprocal polynomial; every unit-circle root is a root
 of both) are tested for roots on the unit circle, and the moduli of the other roots, which
 cannot equal 1, are compared with 1 in 60-digit arithmetic. A unit-modulus eigenvalue is
 *defective* (Jordan block, polynomial growth) when the nullity of ``h(A)`` is smaller than its
-algebraic multiplicity, for its irreducible factor ``h`` - decided in exact arithmetic.
-Otherwise verdicts use floating point with the tolerance :data:`RHO_TOL`.
+algebraic multiplicity, for its irreducible factor ``h`` - decided in exact arithmetic. A map
+with no eigenvalue outside the unit circle and a defective one on it is ``unbounded``
+(iterates grow like ``k^(m-1)``, ``m`` the largest Jordan block), never ``neutral``.
+Otherwise verdicts use floating point with the tolerance :data:`RHO_TOL`; there a neutral
+map is ``unbounded`` when eigenvalues on the circle cluster (within :data:`CLUSTER_TOL`) and
+``A - l I`` has fewer near-zero singular values than the cluster has members
+(:func:`numeric_defective`).
 """
 
 from __future__ import annotations
@@ -36,6 +41,19 @@ from stabcheck.rules import FieldFns, UpdateRule
 
 #: |rho - 1| below this is "neutral" for floating-point verdicts
 RHO_TOL = 1e-9
+#: floating-point Jordan test: eigenvalues within this (relative to 1 + |A|) form a cluster,
+#: singular values of ``A - l I`` below it count as zero (a Jordan block of size 2 splits
+#: its eigenvalue by ~sqrt(eps) ~ 1.5e-8 in float64)
+CLUSTER_TOL = 1e-6
+
+#: every verdict, and its words in text output
+VERDICT_TEXT = {"converges": "converges", "neutral": "neutral",
+                "unbounded": "unbounded (polynomial growth)", "diverges": "diverges"}
+
+
+def verdict_text(verdict: str) -> str:
+    """The words printed for a verdict (``unbounded`` -> ``unbounded (polynomial growth)``)."""
+    return VERDICT_TEXT.get(verdict, verdict)
 
 
 @dataclass
@@ -117,7 +135,7 @@ def spectral_radius(A: np.ndarray) -> float:
 class Verdict:
     """Discrete-time verdict on a map's Jacobian."""
 
-    verdict: str  # converges | neutral | diverges
+    verdict: str  # converges | neutral | unbounded | diverges
     exact: bool
     defective: Optional[bool] = None  # a unit-modulus eigenvalue with a Jordan block
     note: str = ""
@@ -203,8 +221,10 @@ def _exact_verdict(A: sp.Matrix) -> Optional[Verdict]:
             nullity = A.shape[0] - H.rank()
             if nullity < k * hp.degree():
                 defective = True
-    note = "eigenvalue(s) on the unit circle" + (" with a Jordan block: grows polynomially" if defective else "")
-    return Verdict("neutral", True, defective=defective, note=note)
+    if defective:
+        return Verdict("unbounded", True, defective=True,
+                       note="eigenvalue(s) on the unit circle with a Jordan block: iterates grow polynomially")
+    return Verdict("neutral", True, defective=False, note="eigenvalue(s) on the unit circle")
 
 
 def _poly_at_matrix(poly: sp.Poly, A: sp.Matrix) -> sp.Matrix:
@@ -238,7 +258,45 @@ def numeric_verdict_matrix(A: np.ndarray, tol: float = RHO_TOL) -> Verdict:
         return Verdict("diverges", False)
     if np.all(g < -tol * scale):
         return Verdict("converges", False)
-    return Verdict("neutral", False, note=f"| |l|^2 - 1 | <= {tol:g} |l - 1| for some eigenvalue (floating point)")
+    if numeric_defective(A, tol):
+        return Verdict("unbounded", False, defective=True,
+                       note=f"eigenvalues on the unit circle (| |l|^2 - 1 | <= {tol:g} |l - 1|) within "
+                            f"{CLUSTER_TOL:g} of each other with fewer eigenvectors (floating point): a Jordan "
+                            "block, iterates grow polynomially")
+    return Verdict("neutral", False, defective=False,
+                   note=f"| |l|^2 - 1 | <= {tol:g} |l - 1| for some eigenvalue (floating point)")
+
+
+def numeric_defective(A: np.ndarray, tol: float = RHO_TOL, cluster_tol: float = CLUSTER_TOL) -> bool:
+    """Floating-point Jordan test of a map with no eigenvalue outside the unit circle: some
+    cluster of ``k >= 2`` unit-circle eigenvalues (pairwise within ``cluster_tol (1 + |A|)``)
+    whose mean ``l`` leaves ``A - l I`` with fewer than ``k`` singular values below
+    ``cluster_tol (1 + |A|)``. Isolated (simple) eigenvalues are never defective."""
+    A = np.asarray(A, dtype=float)
+    if A.size == 0 or not np.all(np.isfinite(A)):
+        return False
+    n = A.shape[0]
+    mu = np.linalg.eigvals(A - np.eye(n))
+    g = 2 * np.real(mu) + np.abs(mu) ** 2
+    on = np.flatnonzero(np.abs(g) <= tol * np.maximum(np.abs(mu), 1e-300))
+    if len(on) < 2:
+        return False
+    delta = cluster_tol * (1.0 + float(np.max(np.abs(A))))
+    lam = 1 + mu[on]
+    seen = np.zeros(len(on), dtype=bool)
+    for i in range(len(on)):
+        if seen[i]:
+            continue
+        members = np.flatnonzero(np.abs(lam - lam[i]) <= delta)
+        seen[members] = True
+        k = len(members)
+        if k < 2:
+            continue
+        c = complex(np.mean(lam[members]))
+        sv = np.linalg.svd(A.astype(complex) - c * np.eye(n), compute_uv=False)
+        if int(np.sum(sv <= delta)) < k:
+            return True
+    return False
 
 
 def verdict_of(lin: LinearizedMap, tol: float = RHO_TOL) -> Verdict:

@@ -95,8 +95,9 @@ from stabcheck.io import json_clean
 from stabcheck.linearize import RHO_TOL
 from stabcheck.rules import FieldFns
 
-#: verdict code -> name (codes are stored as int8)
-VERDICTS = ("converges", "neutral", "diverges")
+#: verdict code -> name (codes are stored as int8); 3: no eigenvalue outside the unit circle
+#: but a Jordan block on it (polynomial growth, :func:`stabcheck.linearize.numeric_defective`)
+VERDICTS = ("converges", "neutral", "diverges", "unbounded")
 #: default grid points per task
 DEFAULT_CHUNK = 16384
 
@@ -417,11 +418,32 @@ def verdict_codes(A: np.ndarray, tol: float = RHO_TOL) -> tuple[np.ndarray, np.n
         div = ~finite | np.any(g > tol * scale, axis=1)
         conv = ~div & np.all(g < -tol * scale, axis=1)
         c = np.where(div, 2, np.where(conv, 0, 1)).astype(np.int8)
+        _mark_defective(A[ok], mu, g, scale, c, tol)
         codes[ok] = c
         with np.errstate(invalid="ignore"):
             r = np.max(np.abs(1 + mu), axis=1)
         rho[ok] = np.where(np.isfinite(r), r, np.inf)
     return codes, rho
+
+
+def _mark_defective(A: np.ndarray, mu: np.ndarray, g: np.ndarray, scale: np.ndarray, c: np.ndarray, tol: float) -> None:
+    """Neutral points (code 1) whose unit-circle eigenvalues cluster -> code 3 where the
+    cluster lacks eigenvectors (:func:`stabcheck.linearize.numeric_defective`, run only on
+    points with two unit-circle eigenvalues within its cluster tolerance)."""
+    from stabcheck.linearize import CLUSTER_TOL, numeric_defective
+
+    idx = np.flatnonzero(c == 1)
+    if len(idx) == 0 or mu.shape[1] < 2:
+        return
+    on = np.abs(g[idx]) <= tol * scale[idx]
+    lam = 1 + mu[idx]
+    delta = CLUSTER_TOL * (1.0 + np.max(np.abs(A[idx].reshape(len(idx), -1)), axis=1))
+    close = np.abs(lam[:, :, None] - lam[:, None, :]) <= delta[:, None, None]
+    close &= on[:, :, None] & on[:, None, :]
+    close &= ~np.eye(mu.shape[1], dtype=bool)[None]
+    for i in idx[np.any(close, axis=(1, 2))]:
+        if numeric_defective(A[i], tol):
+            c[i] = 3
 
 
 def evaluate_block(plan: _Plan, bounds: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -1172,7 +1194,7 @@ class SweepResult:
         The grid axes (first varies slowest).
     spectral_radius : ndarray, shape = grid shape
     codes : ndarray of int8, shape = grid shape
-        0 converges, 1 neutral, 2 diverges (:data:`VERDICTS`).
+        0 converges, 1 neutral, 2 diverges, 3 unbounded (:data:`VERDICTS`).
     info : dict
         System, method, regularizers, convention, path, executor, timing.
     """
@@ -1194,7 +1216,7 @@ class SweepResult:
         return np.array(VERDICTS, dtype=object)[self.codes]
 
     def counts(self) -> dict:
-        c = np.bincount(self.codes.reshape(-1).astype(np.int64), minlength=3)
+        c = np.bincount(self.codes.reshape(-1).astype(np.int64), minlength=len(VERDICTS))
         return {name: int(c[i]) for i, name in enumerate(VERDICTS)}
 
     def point(self, flat_index: int) -> dict:

@@ -55,10 +55,10 @@ def test_alt_gda_dirac_eigenvalues(loss, n_d, n_g, eta, first):
 
 
 def test_alt_gda_edge_is_a_jordan_block():
-    # a = 2: double eigenvalue -1, not diagonalizable -> neutral but growing polynomially
+    # a = 2: double eigenvalue -1, not diagonalizable -> unbounded (polynomial growth), not neutral
     lin = method_jacobian(make_game("dirac", "wgan"), make_method("alt:n_d=4"), 1.0)
     v = verdict_of(lin)
-    assert v.verdict == "neutral" and v.exact and v.defective
+    assert v.verdict == "unbounded" and v.exact and v.defective
     lin = method_jacobian(make_game("dirac", "wgan"), make_method("alt:n_d=1"), 1.0)
     v = verdict_of(lin)
     assert v.verdict == "neutral" and v.exact and v.defective is False
@@ -189,7 +189,7 @@ def test_exact_verdict_rotation_is_neutral_and_shear_is_defective():
     c, s = sp.Rational(3, 5), sp.Rational(4, 5)
     assert exact_verdict(sp.Matrix([[c, -s], [s, c]])).verdict == "neutral"
     v = exact_verdict(sp.Matrix([[1, 1], [0, 1]]))
-    assert v.verdict == "neutral" and v.defective
+    assert v.verdict == "unbounded" and v.defective
     assert exact_verdict(sp.Matrix([[1, 0], [0, sp.Rational(1, 2)]])).defective is False
 
 

@@ -59,13 +59,18 @@ def _fmt_eig(re: float, im: float) -> str:
 
 
 def _fmt_stable(st: dict) -> str:
+    """Step sizes: converging intervals (open), neutral intervals (open: a neutral range's end
+    is neutral only if it is not listed as unbounded, and is then stated separately), and the
+    step sizes with a Jordan block on the unit circle (``unbounded``)."""
     if st["intervals"]:
         iv = ", ".join(f"({a:.6g}, {b:.6g})" for a, b in st["intervals"])
         s = f"eta in {iv}"
     else:
         s = "none"
     if st.get("neutral"):
-        s += "; neutral for " + ", ".join(f"({a:.6g}, {b:.6g}]" for a, b in st["neutral"])
+        s += "; neutral for " + ", ".join(f"({a:.6g}, {b:.6g})" for a, b in st["neutral"])
+    if st.get("unbounded"):
+        s += "; unbounded (polynomial growth) at eta = " + ", ".join(f"{e:.6g}" for e in st["unbounded"])
     return s + ("" if st.get("exact") else " [scan]")
 
 
@@ -86,18 +91,20 @@ def format_report(r: dict) -> str:
     if f.get("phase_factor") is not None or f.get("conditioning_factor") is not None:
         z = f.get("phase_factor")
         t = f.get("conditioning_factor")
-        lines.append(f"phase factor |Im/Re| = {'inf' if z is None else f'{z:.4g}'}, "
-                     f"conditioning factor = {'inf' if t is None else f'{t:.4g}'}")
+        lines.append(f"phase factor |Im/Re| = {'-' if z is None else f'{z:.4g}'}, "
+                     f"conditioning factor = {'-' if t is None else f'{t:.4g}'}")
     lines.append("")
+    from stabcheck.linearize import verdict_text
+    from stabcheck.tables import text_table
+
     with_cert = any("certificate" in m for m in r["methods"])
     head_row = ["method", "spectral radius", "verdict", "iters/decade", "stable step sizes"]
     if with_cert:
         head_row.append("certificate")
-    rows = [tuple(head_row + ["eigenvalues of the update Jacobian"])]
+    head_row.append("eigenvalues of the update Jacobian")
+    rows = []
     for m in r["methods"]:
-        verdict = m["verdict"] + (" (exact)" if m.get("verdict_exact") else "")
-        if m.get("defective"):
-            verdict += " JORDAN BLOCK"
+        verdict = verdict_text(m["verdict"]) + (" (exact)" if m.get("verdict_exact") else "")
         ipd = m.get("iterations_per_decade")
         row = [m["spec"], f"{m['spectral_radius']:.10g}", verdict,
                "-" if ipd is None else f"{ipd:.4g}", _fmt_stable(m["stable_eta"])]
@@ -105,11 +112,7 @@ def format_report(r: dict) -> str:
             c = m.get("certificate", {})
             row.append(c.get("status", "-") + ("" if c.get("strict", True) or c.get("status") != "certified" else " (non-strict)"))
         rows.append(tuple(row + [", ".join(_fmt_eig(a, b) for a, b in m["eigenvalues"])]))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for k, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(row[-1]))
+    lines.append(text_table(head_row, rows))
     extra = [m for m in r["methods"] if "certificate" in m]
     if extra:
         lines.append("")
@@ -117,7 +120,8 @@ def format_report(r: dict) -> str:
             lines.append(f"certificate {m['spec']}: {m['certificate'].get('status')} - {m['certificate'].get('statement', '')}")
     lines.append("")
     lines.append(f"verdicts: 'exact' = decided on the exact characteristic polynomial; otherwise |rho-1| tolerance "
-                 f"{r['tolerance']['spectral_radius']:g}. Alt-GDA rows: one map step = n_d + n_g gradient steps, order printed.")
+                 f"{r['tolerance']['spectral_radius']:g}. 'unbounded (polynomial growth)': no eigenvalue outside the "
+                 "unit circle, but a Jordan block on it. Alt-GDA rows: one map step = n_d + n_g gradient steps, order printed.")
     return "\n".join(lines)
 
 

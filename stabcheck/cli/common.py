@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
@@ -154,23 +153,24 @@ def build_game(system, loss, params, regs, convention):
         raise BadInput(f"user game {system!r} could not be built: {type(exc).__name__}: {msg}") from None
 
 
-def emit_json(obj, stream=None) -> None:
-    """Print JSON (NaN/inf are not valid JSON: they are written as null)."""
-    from stabcheck.io import json_clean
+def emit_json(obj, stream=None, kind=None) -> None:
+    """Print a JSON document (:mod:`stabcheck.jsonout`: ``schema_version`` and ``kind`` first
+    when ``kind`` is given; non-finite numbers as ``"inf"``, ``"-inf"``, ``"nan"``)."""
+    from stabcheck.jsonout import dumps
 
     stream = stream or sys.stdout
-    stream.write(json.dumps(json_clean(obj), indent=2) + "\n")
+    stream.write(dumps(obj, indent=2, kind=kind) + "\n")
 
 
-def write_json_report(obj, dest: str) -> None:
+def write_json_report(obj, dest: str, kind=None) -> None:
     """``--json [PATH]``: ``-`` prints to stdout, a path is written atomically."""
     if dest == "-":
-        emit_json(obj)
+        emit_json(obj, kind=kind)
         return
     import io
 
     from stabcheck.io import write_text_atomic
 
     buf = io.StringIO()
-    emit_json(obj, buf)
+    emit_json(obj, buf, kind=kind)
     write_text_atomic(dest, buf.getvalue())
