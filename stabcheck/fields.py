@@ -76,6 +76,9 @@ class Field:
     expr: Optional[sp.Matrix] = None
     torch_fn: Optional[Callable] = None
     transforms: list = field(default_factory=list)
+    #: the field this one was made from and the transform that made it (None for a game's own field)
+    base: Optional["Field"] = field(default=None, repr=False, compare=False)
+    transform: Optional["FieldTransform"] = field(default=None, repr=False, compare=False)
 
     @property
     def n_gen(self) -> int:
@@ -118,10 +121,41 @@ class Field:
         return lambdify_vector(list(self.expr), self.game.symbols, "mpmath")
 
     def jacobian_exact(self) -> Optional[sp.Matrix]:
-        """Exact ``dv/dx`` at the game's equilibrium, or None for non-symbolic fields."""
-        if self.expr is None:
+        """Exact ``dv/dx`` at the game's equilibrium, or None for non-symbolic fields.
+
+        For a transformed field whose base field vanishes at the equilibrium (every built-in
+        game's does; checked exactly), from the base field's Jacobian by
+        :meth:`FieldTransform.jacobian_at_zero` (``J - gamma (M o J)^T J``), without
+        differentiating the transformed field; otherwise (and with ``STABCHECK_FULL_JACOBIAN=1``)
+        by differentiating :attr:`expr`. The two agree exactly (tests/test_linearize.py).
+        """
+        if not self.symbolic:
             return None
+        if self.base is not None and self.transform is not None and not _FULL_JACOBIAN():
+            if self.base.vanishes_at_equilibrium():
+                J0 = self.base.jacobian_exact()
+                return _simplify_entries(self.transform.jacobian_at_zero(J0, self.n_gen))
         return self.game.field_jacobian_exact(self.expr)
+
+    def vanishes_at_equilibrium(self) -> bool:
+        """``v(x*) = 0`` exactly (symbolic fields; False when it cannot be shown)."""
+        cached = self.__dict__.get("_vanishes")
+        if cached is not None:
+            return cached
+        if not self.symbolic:
+            return False
+        if self.base is not None and self.transform is not None:
+            out = self.base.vanishes_at_equilibrium()  # w = v - gamma (M o J)^T v is 0 where v is
+        else:
+            sub = dict(zip(self.game.symbols, self.game.equilibrium))
+            out = True
+            for e in self.expr:
+                e = e.xreplace(sub).doit()
+                if not (e.is_zero or (not e.is_Rational and sp.simplify(e) == 0)):
+                    out = False
+                    break
+        self.__dict__["_vanishes"] = out
+        return out
 
     def jacobian_numeric(self) -> np.ndarray:
         """``dv/dx`` at the equilibrium in float64 (exact path when available, else autodiff)."""
@@ -133,6 +167,61 @@ class Field:
 
         x = torch.as_tensor(self.game.equilibrium_numeric, dtype=torch.float64)
         return jacrev(self.torch)(x).detach().numpy()
+
+
+def _FULL_JACOBIAN() -> bool:
+    import os
+
+    return os.environ.get("STABCHECK_FULL_JACOBIAN", "") == "1"
+
+
+def _simplify_entries(J: sp.Matrix) -> sp.Matrix:
+    """Entries in a simplified form, as :meth:`Game.field_jacobian_exact` gives them: rationals
+    stay; polynomials with rational coefficients (what ``J - gamma (M o J)^T J`` is when ``J``
+    is rational and ``gamma`` a number or a swept symbol) are expanded; the rest is
+    ``sympy.simplify``'d. The same exact values either way."""
+
+    def one(e):
+        if e.is_Rational:
+            return e
+        free = e.free_symbols
+        if free:
+            try:
+                dom = sp.Poly(e, *sorted(free, key=str)).domain
+                if dom.is_QQ or dom.is_ZZ:
+                    return sp.expand(e)
+            except sp.PolynomialError:
+                pass
+        return sp.simplify(e)
+
+    return J.applyfunc(one)
+
+
+class _TransformedField(Field):
+    """A transformed symbolic field whose expression is built on first use: at the
+    equilibrium its Jacobian comes from the base field's (:meth:`Field.jacobian_exact`), so
+    sweeps and ``analyze`` never need it; simulations, plots and claims build it."""
+
+    @property
+    def expr(self):
+        d = self.__dict__
+        if d.get("_expr") is None and d.get("_make") is not None:
+            d["_expr"] = d.pop("_make")()
+        return d.get("_expr")
+
+    @expr.setter
+    def expr(self, value):
+        self.__dict__["_expr"] = value
+
+    @property
+    def symbolic(self) -> bool:
+        return self.__dict__.get("_make") is not None or self.__dict__.get("_expr") is not None
+
+    def __getstate__(self):
+        self.expr  # noqa: B018 - build it: the recipe is a closure
+        state = dict(self.__dict__)
+        state.pop("_make", None)
+        return state
 
 
 def game_field(game) -> Field:
@@ -168,15 +257,38 @@ class FieldTransform:
     def spec(self) -> str:
         return format_spec(self.name, {"gamma": self.gamma})
 
+    def masked(self, J: sp.Matrix, n_gen: int) -> sp.Matrix:
+        """``M o J``: the blocks of ``J`` this transform keeps (the others 0)."""
+        d = J.shape[0]
+        M = block_mask(self.name, n_gen, d - n_gen)
+        return sp.Matrix(d, d, lambda i, j: J[i, j] if M[i, j] else 0)
+
+    def jacobian_at_zero(self, J: sp.Matrix, n_gen: int) -> sp.Matrix:
+        """The transformed field's Jacobian at a point where the field vanishes, from the
+        field's Jacobian ``J`` there: ``J - gamma (M o J)^T J``.
+
+        Component ``j`` of the transformed field is ``w_j = v_j - gamma sum_i M_ij J_ij v_i``,
+        so ``dw_j/dx_k = J_jk - gamma sum_i M_ij (dJ_ij/dx_k v_i + J_ij J_ik)``; at ``v = 0``
+        the second derivatives drop out. The same ``M`` and ``gamma`` as :meth:`__call__`.
+        """
+        from stabcheck.games.base import exact
+
+        return J - exact(self.gamma) * (self.masked(J, n_gen).T * J)
+
     def __call__(self, f: Field) -> Field:
         from stabcheck.games.base import exact
 
         M = block_mask(self.name, f.n_gen, f.dim - f.n_gen)
-        if f.expr is not None:
-            J = f.expr.jacobian(f.game.symbols)
-            MJ = sp.Matrix(f.dim, f.dim, lambda i, j: J[i, j] if M[i, j] else 0)
-            new = f.expr - exact(self.gamma) * (MJ.T * f.expr)
-            return Field(game=f.game, expr=new, transforms=f.transforms + [self.spec])
+        if f.symbolic:
+            def make():
+                v = f.expr
+                J = v.jacobian(f.game.symbols)
+                return v - exact(self.gamma) * (self.masked(J, f.n_gen).T * v)
+
+            out = _TransformedField(game=f.game, expr=None, transforms=f.transforms + [self.spec], base=f,
+                                    transform=self)
+            out.__dict__["_make"] = make
+            return out
         import torch
         from torch.func import jacrev
 

@@ -556,6 +556,9 @@ _EPS_FACTOR = 64.0
 #: two eigenvalues of a 2x2 block closer than this (relative to |N|) go to the reference path
 _SEP_MIN = 1e-3
 _EPS = float(np.finfo(float).eps)
+#: neutral points with two unit-circle eigenvalues within ``_CLUSTER_GUARD (2 + |N|)`` go to the
+#: reference path, which tests clusters for Jordan blocks (covers linearize's cluster tolerance, 1e-6)
+_CLUSTER_GUARD = 1e-5
 
 
 class _ZeroT:
@@ -672,23 +675,29 @@ def _entry_sources(plan: _Plan) -> list:
         from stabcheck.games.base import lambdify_vector
 
         const = plan.J_const or tuple(e.free_symbols.isdisjoint(plan.symbols) for e in plan.J_expr)
-        if len(plan.sym_axes) <= 1:
-            vals = (plan.axes_values[plan.sym_axes[0]] if plan.sym_axes else np.zeros(1)).reshape(-1, 1)
-            table = _jacobian_fn(plan)(vals if plan.sym_axes else np.zeros((1, 0))).reshape(len(vals), d * d)
-            for k in range(d * d):
-                col = np.ascontiguousarray(table[:, k])
-                out.append(("const", float(col[0])) if const[k] else ("axis", plan.sym_axes[0], col))
-        else:
-            flat = _jacobian_fn(plan)(np.zeros((1, len(plan.symbols)))).reshape(-1) if any(const) else None
-            compiled: dict = {}
-            for k, e in enumerate(plan.J_expr):
-                if const[k]:
-                    out.append(("const", float(flat[k])))
-                else:
-                    ek = str(e)
-                    if ek not in compiled:
-                        compiled[ek] = lambdify_vector([e], list(plan.symbols), "numpy")
-                    out.append(("points", compiled[ek]))
+        compiled: dict = {}  # one compiled function per distinct expression
+
+        def fn(e):
+            ek = str(e)
+            if ek not in compiled:
+                compiled[ek] = lambdify_vector([e], list(plan.symbols), "numpy")
+            return compiled[ek]
+
+        one = len(plan.sym_axes) == 1
+        vals = plan.axes_values[plan.sym_axes[0]].reshape(-1, 1) if one else None
+        tables: dict = {}
+        for k, e in enumerate(plan.J_expr):
+            if e.is_Rational:
+                out.append(("const", float(e)))
+            elif const[k]:
+                out.append(("const", float(fn(e)(np.zeros((1, len(plan.symbols))))[0, 0])))
+            elif one:
+                f = fn(e)
+                if id(f) not in tables:
+                    tables[id(f)] = np.ascontiguousarray(f(vals)[:, 0])
+                out.append(("axis", plan.sym_axes[0], tables[id(f)]))
+            else:
+                out.append(("points", fn(e)))
     else:
         T = plan.J_table.reshape(len(plan.J_table), d * d)
         for k in range(d * d):
@@ -852,10 +861,11 @@ def _closed_form_codes(N: list, comps: list, B: int, tol: float):
     real pair: ``mu1 = (T + sign(T) sqrt(disc)) / 2``, ``mu2 = D / mu1``, ``g = mu (2 + mu)``.
     The verdict is :func:`verdict_codes`'s rule on these eigenvalues. Each computed eigenvalue
     (here and in ``eigvals``) is within ``E = 64 eps (1 + |N|) kappa`` of the exact one, with
-    ``kappa = 1 + |N| / sqrt(|disc|)`` (``|N|`` the entrywise 1-norm); a point is *unsure*
-    where ``| |g| - tol |mu| |`` is within twice the resulting bound on the error of ``g``
-    (the verdict could depend on rounding), where the block's eigenvalues are nearly repeated
-    (``sqrt(|disc|) < 1e-3 |N|``), or where anything is not finite or ``|N| >= 1e100``.
+    ``kappa = 1 + |N_b| / sqrt(|disc|)`` (``|N|`` the entrywise 1-norm, ``N_b`` the block: the
+    eigenvectors of a block-diagonal matrix live in their block); a point is *unsure* where
+    ``| |g| - tol |mu| |`` is within twice the resulting bound on the error of ``g`` (the
+    verdict could depend on rounding), where the block's eigenvalues are nearly repeated
+    (``sqrt(|disc|) < 1e-3 |N_b|``), or where anything is not finite or ``|N| >= 1e100``.
     ``rho`` is :func:`_rho2`'s; the last mask marks the points where it is not to be trusted
     (nearly repeated eigenvalues, not finite), whose ``rho`` comes from the reference path too.
     """
@@ -876,6 +886,10 @@ def _closed_form_codes(N: list, comps: list, B: int, tol: float):
     def f(e):
         return 0.0 if e is _ZERO else e
 
+    blocks_on = np.zeros(B, dtype=np.int64)  # blocks with an eigenvalue on the unit circle
+    pair_close = np.zeros(B, dtype=bool)  # a 2x2 block with both on the circle, close together
+    close = _CLUSTER_GUARD * (2.0 + nrm)  # >= the reference's cluster distance (1 + max |A|) CLUSTER_TOL
+
     def classify(g, mu_abs, dg):
         nonlocal div, conv, unsure
         t = tol * mu_abs
@@ -883,7 +897,9 @@ def _closed_form_codes(N: list, comps: list, B: int, tol: float):
         div |= g > t
         conv &= g < -t
         unsure |= np.abs(ag - t) <= 2.0 * dg
+        unsure |= ~np.isfinite(g)  # N is finite here: let the reference path see it
         div |= ~np.isfinite(g)
+        return ag <= t
 
     for comp in comps:
         if len(comp) == 1:
@@ -891,7 +907,7 @@ def _closed_form_codes(N: list, comps: list, B: int, tol: float):
             mu = f(N[i][i]) + np.zeros(B)
             E = (_EPS_FACTOR * _EPS) * one_nrm
             dg = 2.0 * one_nrm * E + E * E
-            classify(mu * (2.0 + mu), np.abs(mu), dg)
+            blocks_on += classify(mu * (2.0 + mu), np.abs(mu), dg)
             np.maximum(rho, np.abs(1.0 + mu), out=rho)
             continue
         i, j = comp
@@ -908,15 +924,20 @@ def _closed_form_codes(N: list, comps: list, B: int, tol: float):
         gc = T + D
         g1 = np.where(cplx, gc, m1 * (2.0 + m1))
         g2 = np.where(cplx, gc, m2 * (2.0 + m2))
-        E = (_EPS_FACTOR * _EPS) * one_nrm * (1.0 + nrm / sq)
+        nb = np.abs(a) + np.abs(b) + np.abs(c) + np.abs(d)  # the block's scale (its eigenvalues' conditioning)
+        E = (_EPS_FACTOR * _EPS) * one_nrm * (1.0 + nb / sq)
         dg = 2.0 * one_nrm * E + E * E
-        unsure |= ~(sq >= _SEP_MIN * nrm)
-        classify(g1, mu1, dg)
-        classify(g2, mu2, dg)
+        unsure |= ~(sq > _SEP_MIN * nb)  # (a zero block: 0/0 below)
+        on1, on2 = classify(g1, mu1, dg), classify(g2, mu2, dg)
+        blocks_on += on1 | on2
+        pair_close |= on1 & on2 & (sq <= close)
         r, h = _rho2(a, b, c, d, B)
-        rho_unsure |= ~(h >= (0.5 * _SEP_MIN) * nrm)
+        rho_unsure |= ~(h >= (0.5 * _SEP_MIN) * nb)
         np.maximum(rho, r, out=rho)
     codes = np.where(div, 2, np.where(conv, 0, 1)).astype(np.int8)
+    # a neutral point whose unit-circle eigenvalues may cluster could be a Jordan block: the
+    # reference path decides it (neutral or unbounded)
+    unsure |= (codes == 1) & (pair_close | (blocks_on >= 2))
     rho = np.where(np.isfinite(rho), rho, np.inf)
     rho_unsure |= ~np.isfinite(rho)
     return rho, codes, unsure | rho_unsure, rho_unsure
@@ -958,20 +979,19 @@ def _fast_codes(N: list, comps: list, B: int, tol: float):
     piece, ``lim = tol (n + E) + 2 E (2 (1 + n) + E)``, ``n`` the piece's largest entrywise
     1-norm of ``N`` (which bounds every ``|mu|``) and ``E = 64 eps (1 + n) (1 + 1e3)`` the
     eigenvalue error bound of :func:`_closed_form_codes` on the points it keeps (eigenvalues
-    of each block at least ``1e-3 n`` apart); ``rho`` comes from the same closed forms
+    of each block at least ``1e-3`` times the block's largest entrywise 1-norm apart); ``rho`` comes from the same closed forms
     (sums of non-negative terms: no cancellation). Points where it cannot decide (near
     ``rho = 1``, neutral, nearly repeated eigenvalues, anything not finite) are left to
     :func:`_closed_form_codes` and, after it, the reference path.
     """
-    n = 0.0
-    for row in N:
-        for e in row:
-            if e is _ZERO:
-                continue
-            if isinstance(e, np.ndarray):
-                n += max(float(e.max()), -float(e.min())) if e.size else 0.0
-            else:
-                n += abs(float(e))
+    def maxabs(e):
+        if e is _ZERO:
+            return 0.0
+        if isinstance(e, np.ndarray):
+            return max(float(e.max()), -float(e.min())) if e.size else 0.0
+        return abs(float(e))
+
+    n = sum(maxabs(e) for row in N for e in row)
     if not n < 1e100:  # also NaN: every point to the per-point tiers
         return np.zeros(B), np.zeros(B, dtype=np.int8), np.zeros(B, dtype=bool)
     E = (_EPS_FACTOR * _EPS) * (1.0 + n) * (1.0 + 1.0 / _SEP_MIN)
@@ -984,8 +1004,9 @@ def _fast_codes(N: list, comps: list, B: int, tol: float):
             rc = np.abs(1.0 + (0.0 if mu is _ZERO else mu))
         else:
             i, j = comp
-            rc, h = _rho2(*(0.0 if e is _ZERO else e for e in (N[i][i], N[i][j], N[j][i], N[j][j])), B)
-            sep = h >= (0.5 * _SEP_MIN) * n
+            blk = (N[i][i], N[i][j], N[j][i], N[j][j])
+            rc, h = _rho2(*(0.0 if e is _ZERO else e for e in blk), B)
+            sep = h >= (0.5 * _SEP_MIN) * sum(maxabs(e) for e in blk)  # the block's own scale
             ok = sep if ok is None else (ok & sep)
         rho = rc if rho is None else np.maximum(rho, rc)
     if np.ndim(rho) == 0:

@@ -210,3 +210,70 @@ def test_exact_hurwitz_matches_eigenvalues_away_from_the_axis():
     # on the imaginary axis: not Hurwitz (Routh's first column hits 0)
     assert exact_hurwitz(sp.Matrix([[0, -1], [1, 0]])) is False
     assert exact_hurwitz(sp.Matrix([[-1, 0], [0, 0]])) is False
+
+
+# ------------------------------------------------------------------ the transformed Jacobian at x*
+
+TRANSFORM_CASES = [
+    # (the issue's case, bce dim 4 conopt/jare, takes 4-20 s by the full path: benchmarks/bench_sweep.py --setup checks it)
+    ("gaussian", "wgan", {"dim": 4, "mean": [0.0, 0.0, 0.0, 4.0], "sigma2": 0.04}, [], "conopt:gamma=3"),
+    ("gaussian", "nsgan", {"dim": 4, "mean": [0.0, 0.0, 0.0, 4.0], "sigma2": 0.04}, [], "genreg:gamma=3"),
+    ("gaussian", "bce", {"dim": 2, "mean": [0.0, 4.0], "sigma2": 0.04}, [], "jare:gamma=3"),
+    ("dirac", "bce", {}, ["r1:gamma=1"], "conopt:gamma=2"),
+    ("dirac", "bce", {}, ["noise:sigma=0.5"], "jare:gamma=1.5"),
+    ("dirac", "nsgan", {}, ["r2:gamma=0.3"], "genreg:gamma=1"),
+    ("dirac", "wgan", {}, ["r1:gamma=0.7"], "discreg:gamma=4"),
+]
+
+
+@pytest.mark.parametrize("case", TRANSFORM_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[4]}-{c[3]}")
+def test_transformed_jacobian_at_equilibrium_equals_differentiating_the_transformed_field(case):
+    """J - gamma (M o J)^T J (from the base field's Jacobian) is exactly the Jacobian of the
+    transformed field (the transform's expression differentiated) at x*."""
+    system, loss, params, regs, spec = case
+    game = make_game(system, loss, params, regs)
+    f = make_method(spec).field(game)
+    assert f.base is not None and f.base.vanishes_at_equilibrium()
+    short = f.jacobian_exact()
+    full = game.field_jacobian_exact(f.expr)  # differentiates the transformed expression
+    assert short.shape == full.shape
+    assert all(sp.simplify(a - b) == 0 for a, b in zip(short, full))
+
+
+def test_transformed_jacobian_with_a_swept_symbol_and_chained_transforms():
+    from stabcheck.fields import FieldTransform, game_field
+
+    g = sp.Symbol("g", nonnegative=True)
+    game = make_game("dirac", "bce", regs=["r1:gamma=1"])
+    f = FieldTransform("jare", 2)(FieldTransform("conopt", g)(game_field(game)))
+    full = game.field_jacobian_exact(f.expr)
+    assert all(sp.simplify(a - b) == 0 for a, b in zip(f.jacobian_exact(), full))
+    assert f.jacobian_exact().free_symbols == {g}
+
+
+def test_transformed_jacobian_falls_back_where_the_field_does_not_vanish():
+    """Away from a zero of the field the shortcut would drop dJ/dx v: the full path is used."""
+    game = make_game("dirac", "bce")
+    moved = game.with_(equilibrium=[sp.Rational(1, 2), 0])  # v = (0, 1/4) there
+    f = make_method("conopt:gamma=1").field(moved)
+    assert not f.base.vanishes_at_equilibrium()
+    J = f.jacobian_exact()
+    assert J == moved.field_jacobian_exact(f.expr)
+    J0 = f.base.jacobian_exact()
+    assert J != (J0 - (J0.T * J0)).applyfunc(sp.simplify)  # the shortcut would be wrong here
+
+
+def test_transformed_field_expression_is_the_transform_away_from_equilibrium():
+    """The (lazily built) transformed expression is the transform's source of truth away from
+    x*: at random points it is v - gamma (M o J)^T v with J by central differences of v."""
+    from stabcheck.fields import block_mask, game_field
+
+    game = make_game("dirac", "bce", regs=["r1:gamma=0.5"])
+    v = game_field(game).numpy
+    h = 1e-6
+    for name in ("conopt", "jare", "genreg", "discreg"):
+        f = make_method(f"{name}:gamma=1.5").field(game)
+        M = block_mask(name, 1, 1)
+        for x in np.random.default_rng(0).normal(size=(5, 2)):
+            J = np.stack([(v(x + h * e) - v(x - h * e)) / (2 * h) for e in np.eye(2)], axis=1)
+            np.testing.assert_allclose(f.numpy(x), v(x) - 1.5 * (M * J).T @ v(x), rtol=1e-7, atol=1e-8)

@@ -333,6 +333,16 @@ def test_closed_form_verdict_codes_equal_verdict_codes_on_random_stacks():
     blk[:, np.ix_([0, 2], [0, 2])[0], np.ix_([0, 2], [0, 2])[1]] = stacks[1][:, :, :]
     blk[:, 1, 1], blk[:, 3, 3] = 1 + delta, rng.uniform(-1.2, 1.2, B)
     stacks += [blk, rng.normal(size=(500, 3, 3))]
+    # Jordan blocks and repeated eigenvalues on the circle (the reference path's defect test), zero maps
+    th = 0.3
+    rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    two = np.zeros((4, 4))
+    two[:2, :2] = two[2:, 2:] = rot
+    jordan = np.zeros((4, 4))
+    jordan[:2, :2] = [[1.0, 1.0], [0.0, 1.0]]
+    jordan[2, 2], jordan[3, 3] = 1.0, 0.5
+    stacks += [np.stack([[[1.0, 1.0], [0.0, 1.0]], [[-1.0, 0.5], [0.0, -1.0]], rot, np.eye(2), np.zeros((2, 2)),
+                         [[1.0, 1e-7], [0.0, 1.0]]]), np.stack([two, jordan, np.eye(4)])]
     for k, A in enumerate(stacks + ill):
         c_fast, r_fast = closed_form_verdict_codes(A)
         with np.errstate(all="ignore"):
