@@ -32,6 +32,40 @@ JSON outputs (`--json`): `analyze` writes one object `{"system", "eta", "equilib
 pairs, sorted by real then imaginary part; example in [analyze.md](analyze.md)); the other
 commands' objects are documented with examples in [simulate.md](simulate.md),
 [certify.md](certify.md), [claims.md](claims.md) and [sweep.md](sweep.md).
+
+## Conventions shared by every command
+
+**Exit status.** `0` the property holds / certified / the report was produced; `1` it does not
+hold; `2` bad input (one line on stderr); `3` inconclusive (a solver failed, a check could not
+decide). Per command: `analyze`, `simulate` and `sweep` exit 0 when the report is produced;
+`analyze --fail-on VERDICTS` (comma-separated `converges`, `neutral`, `unbounded`, `diverges`)
+exits 1 when some method's verdict is one of them, e.g. `--fail-on diverges,unbounded` in CI.
+`check-oracle` exits 0 on `pass`, 1 on `fail`. `claims` exits 0 unless `--fail-on VERDICTS`
+names a verdict some claim ended in (then 1); `claims --mutants` exits 1 when a mutant was not
+caught. `certify` is meant to exit 0 certified, 1 not certified, 3 inconclusive (its command
+still exits 0 after printing the result while its certificate ladder is being reworked).
+
+**Verdicts.** A map's verdict is `converges` (spectral radius < 1), `neutral` (eigenvalues on
+the unit circle, each with as many eigenvectors as its multiplicity: bounded, not convergent),
+`unbounded` (printed `unbounded (polynomial growth)`: no eigenvalue outside the unit circle
+but a Jordan block on it, so iterates grow like `k^(m-1)`), or `diverges` (an eigenvalue
+outside: exponential growth). `(exact)` marks a verdict decided on the exact characteristic
+polynomial and the exact rank of `h(A)` for each unit-circle factor `h`; otherwise floating
+point decides with the tolerance shown. Step-size statements list open intervals: `neutral for
+(0, 2); unbounded (polynomial growth) at eta = 2` for Alt-GDA on the WGAN Dirac-GAN (at
+`eta = 2` the double eigenvalue -1 has a Jordan block). `sweep` has the same four verdicts
+(codes 0 converges, 1 neutral, 2 diverges, 3 unbounded).
+
+**JSON.** Every `--json` document starts with `"schema_version": 2` and `"kind"` (the command)
+and validates against the committed schema `stabcheck/schemas/<kind>.json`
+(`stabcheck.jsonout.validate(doc)`). Non-finite numbers are the strings `"inf"`, `"-inf"` and
+`"nan"` (an infinite phase factor is `"inf"`); `null` means "no value". Wall-clock times are
+`wall_s` (seconds) everywhere (`sweep`: `timing.setup.wall_s`, `timing.evaluate.wall_s`;
+`check-oracle`: `wall_s`, `search.wall_s`). Exactly known numbers carry their exact form next
+to the float: `"stable_eta": {"max": 4.0, "max_exact": "4", "exact": true}`. The Python API's
+`to_json()` uses the same encoding (`stabcheck.jsonout`).
+
+**Tables** are drawn with `rich`, plain text without colour.
 """
 
 

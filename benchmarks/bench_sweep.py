@@ -205,7 +205,7 @@ def main(argv=None) -> int:
         pps_num = loop_numeric(method, regs, second, npts)
         pps = n * n / wall
         row = {"method": label, "grid": grid(n, second), "sweep_wall_s": wall, "sweep_points_per_s": pps,
-               "setup_s": r.info["timing"]["setup_s"],
+               "setup_s": r.info["timing"]["setup"]["wall_s"],
                "loop_analyze_points_per_s": pps_an, "loop_analyze_extrapolated_s": n * n / pps_an,
                "speedup_vs_analyze_loop": pps / pps_an,
                "loop_numeric_points_per_s": pps_num, "speedup_vs_numeric_loop": pps / pps_num,

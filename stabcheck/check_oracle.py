@@ -736,13 +736,13 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
         "candidate": cfg.candidate,
         "rtol": cfg.rtol,
         "vectorised": bool(vectorised),
-        "search": {"engine": cfg.engine, "examples": found.examples, "seconds": found.seconds,
+        "search": {"engine": cfg.engine, "examples": found.examples, "wall_s": found.seconds,
                    "examples_per_second": found.examples / found.seconds if found.seconds > 0 else None},
         "compared_with": [c.name for c in compare],
         "optimizer": runner.optimizer.describe() if runner.optimizer is not None else None,
         "properties": results,
         "notes": notes,
-        "seconds": time.perf_counter() - t_start,
+        "wall_s": time.perf_counter() - t_start,
     }
     return report
 

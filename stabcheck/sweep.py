@@ -91,7 +91,6 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from stabcheck.errors import BadInput
-from stabcheck.io import json_clean
 from stabcheck.linearize import RHO_TOL
 from stabcheck.rules import FieldFns
 
@@ -1318,11 +1317,10 @@ class SweepResult:
         write_text_atomic(path, self.csv_text())
 
     def write_json(self, path) -> None:
-        import json
-
         from stabcheck.io import write_text_atomic
+        from stabcheck.jsonout import dumps
 
-        write_text_atomic(path, json.dumps(json_clean(self.to_json())) + "\n")
+        write_text_atomic(path, dumps(self.to_json(), indent=None, kind="sweep") + "\n")
 
     def plot(self, path=None, *, ax=None, title: Optional[str] = None, colorbar: bool = True):
         """Heat map of ``log10 rho`` with the ``rho = 1`` contour (2 axes) or a curve (1 axis).
@@ -1474,8 +1472,8 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
         "order": f"{rule_obj.first} first" if rule_name == "alt" else None,
         "eta_fixed": eta_fixed, "tol": tol, "path": path,
         "executor": ex.describe(), "chunk": int(chunk), "tasks": len(blocks),
-        "timing": {"setup_s": t_setup, "evaluate_s": t_eval, "setup_cpu_s": c_setup,
-                   "evaluate_cpu_s": c_eval, "points": total,
+        "timing": {"setup": {"wall_s": t_setup, "cpu_s": c_setup}, "evaluate": {"wall_s": t_eval, "cpu_s": c_eval},
+                   "points": total,
                    "points_per_s": total / t_eval if t_eval > 0 else None},
     }
     return SweepResult(axes=axes, spectral_radius=rho, codes=codes, info=info)

@@ -15,7 +15,7 @@ from stabcheck.claims.verdicts import VERDICTS
 GENERATED_BY = "stabcheck claims --markdown docs/claims.md"
 #: version of the claims JSON (1: id/source/statement/verdict/evidence/command; 2: adds
 #: evidence_kind = proof | search | simulation, evidence_methods, domain, draws, out_of_domain)
-SCHEMA_VERSION = 2
+from stabcheck.jsonout import SCHEMA_VERSION  # noqa: E402  (one version for every JSON output)
 
 
 def _one_line(text: str, width: int) -> str:

@@ -18,6 +18,10 @@ def register(p) -> None:
     p.add_argument("--no-exact", action="store_true", help="skip the exact (sympy) path; use autodiff")
     p.add_argument("--certify", action="store_true",
                    help="add a Lyapunov-certificate column (cvxpy; slower start-up)")
+    p.add_argument("--fail-on", metavar="VERDICTS", default=None,
+                   help="exit with status 1 if any method's verdict is one of these comma-separated verdicts "
+                        "(converges, neutral, unbounded, diverges), e.g. --fail-on diverges,unbounded for CI; "
+                        "without it the status is 0 whenever the report is produced")
 
 
 def run(args) -> int:
@@ -25,18 +29,32 @@ def run(args) -> int:
     from stabcheck.cli.common import emit_json, game_from_args
 
     eta = check_eta(args.eta)
+    fail_on = _fail_on(args.fail_on)
     game = game_from_args(args)
     methods = resolve_methods(args.method)
     report = analyze(game, methods, eta, exact_path=not args.no_exact)
     if args.certify:
         _add_certificates(game, methods, eta, report)
     if args.json:
-        emit_json(report)
+        emit_json(report, kind="analyze")
     elif args.latex:
         print(_latex(report))
     else:
         print(format_report(report))
-    return 0
+    return 1 if any(m["verdict"] in fail_on for m in report["methods"]) else 0
+
+
+def _fail_on(text) -> set:
+    from stabcheck.errors import BadInput
+    from stabcheck.linearize import VERDICT_TEXT
+
+    if not text:
+        return set()
+    out = {v.strip() for v in text.split(",") if v.strip()}
+    bad = sorted(out - set(VERDICT_TEXT))
+    if bad:
+        raise BadInput(f"--fail-on: unknown verdict {bad[0]!r}; valid: {', '.join(VERDICT_TEXT)}")
+    return out
 
 
 def _add_certificates(game, methods, eta, report) -> None:

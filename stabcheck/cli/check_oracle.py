@@ -125,7 +125,7 @@ def _run(args) -> int:
     report = check_oracle(oracle, system=args.system, loss=loss, regs=args.reg, params=params or None,
                           convention=args.convention, convert=args.convert, config=cfg)
     if args.json is not None:
-        write_json_report(report, args.json)
+        write_json_report(report, args.json, kind="check-oracle")
     if args.json != "-":
         print(format_report(report))
     return 1 if report["verdict"] == "fail" else 0

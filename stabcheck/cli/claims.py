@@ -75,7 +75,7 @@ def run(args) -> int:
         from stabcheck.claims.runner import caught
 
         if args.json:
-            emit_json(mutants_json(runs, claims, profile()))
+            emit_json(mutants_json(runs, claims, profile()), kind="claims")
         else:
             print(mutants_table(runs, claims))
         return 0 if all(caught(r.result) for r in runs) and all(c.mutants for c in claims) else 1
@@ -84,7 +84,7 @@ def run(args) -> int:
 
         write_text_atomic(args.markdown, markdown(runs))
     if args.json:
-        emit_json(to_json(runs, profile()))
+        emit_json(to_json(runs, profile()), kind="claims")
     else:
         print(table(runs, timings=args.timings))
         if args.markdown:

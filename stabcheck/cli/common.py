@@ -153,6 +153,11 @@ def build_game(system, loss, params, regs, convention):
         raise BadInput(f"user game {system!r} could not be built: {type(exc).__name__}: {msg}") from None
 
 
+#: exit statuses, the same for every command (docs/cli.md): the property holds / certified,
+#: it does not, bad input, undecided (a solver failed, a check timed out, ...)
+EXIT_HOLDS, EXIT_FAILS, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+
 def emit_json(obj, stream=None, kind=None) -> None:
     """Print a JSON document (:mod:`stabcheck.jsonout`: ``schema_version`` and ``kind`` first
     when ``kind`` is given; non-finite numbers as ``"inf"``, ``"-inf"``, ``"nan"``)."""

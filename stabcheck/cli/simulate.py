@@ -158,7 +158,7 @@ def _run(args) -> int:
 
         phase_portrait(game, results, args.phase, title=_title(game, eta))
     if args.json is not None:
-        write_json_report(report, args.json)
+        write_json_report(report, args.json, kind="simulate")
     if args.json != "-":
         print(format_report(report))
     return 0

@@ -97,7 +97,7 @@ def _run(args) -> int:
     if args.json_out:
         result.write_json(args.json_out)
     if args.json:
-        emit_json(result.to_json())
+        emit_json(result.to_json(), kind="sweep")
     else:
         print(format_summary(result, args))
     return 0
@@ -152,8 +152,8 @@ def format_summary(r, args=None) -> str:
     ex = info["executor"]
     lines.append(f"path: {info['path']}; executor: {ex.get('kind')}"
                  + (f" ({ex.get('scheduler')}, {ex.get('workers')} workers)" if ex.get("kind") == "dask" else "")
-                 + f"; {info['tasks']} tasks of <= {info['chunk']} points; setup {t['setup_s']:.2f} s, "
-                 f"evaluation {t['evaluate_s']:.3f} s"
+                 + f"; {info['tasks']} tasks of <= {info['chunk']} points; setup {t['setup']['wall_s']:.2f} s, "
+                 f"evaluation {t['evaluate']['wall_s']:.3f} s"
                  + (f" ({t['points_per_s']:.3g} points/s)" if t.get("points_per_s") else ""))
     lines.append(f"verdicts: floating point, tolerance {info['tol']:g} relative to |l - 1| "
                  "(as analyze's numeric verdicts; analyze decides exactly where it can)")
