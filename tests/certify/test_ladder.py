@@ -140,3 +140,14 @@ def certify_linear_(A):
     from stabcheck.certify import certify_linear
 
     return certify_linear(A)
+
+
+def test_above_the_sdp_size_limit_is_inconclusive_not_a_crash(monkeypatch):
+    from stabcheck.certify import lyapunov
+
+    monkeypatch.setitem(lyapunov.SDP_MAX_N, "CLARABEL", 4)
+    monkeypatch.setitem(lyapunov.SDP_MAX_N, "SCS", 4)
+    monkeypatch.setattr(ladder, "stein_candidate", lambda *a, **kw: None)
+    As = _bench(6, 3, k=2)
+    r = common_quadratic(As)
+    assert r.status == "inconclusive" and "not attempted above n = 4" in r.statement and r.P is None
