@@ -307,3 +307,54 @@ def test_simulate_many_rejects_bad_codes(wgan_thesis):
 
     with pytest.raises(BadInput, match="badmany"):
         simulate_many(wgan_thesis, BadMany(), 0.1, np.ones((3, 2)), 2)
+
+
+# ----------------------------------------------------------------------------- lean bookkeeping
+
+def _batch_equal(a, b):
+    import dataclasses
+
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            assert (x is None) == (y is None), f.name
+            assert np.array_equal(x, y, equal_nan=True), f.name
+        else:
+            assert x == y, f.name
+
+
+LEAN_CASES = [
+    ("dirac", "wgan", {}, [], "thesis", "dirac", 0.1, 1.0),
+    ("dirac", "wgan", {}, [], "thesis", "sim", 0.3, 1.0),  # diverges: starts hit the boundary mid-run
+    ("dirac", "wgan", {}, [], None, "alt:n_d=2", 0.5, 1.0),
+    ("dirac", "bce", {}, ["r1:gamma=1"], None, "sim", 0.5, 1e-3),  # converges: first_below triggers
+    ("dirac", "bce", {}, ["r1:gamma=1"], None, "sim:momentum=0.3", 0.5, 1e-3),  # optimizer state
+    ("gaussian", "wgan", {"dim": 2, "mean": [1.0, -0.5]}, [], None, "alt", 0.2, 1.0),  # d = 4, x* != 0
+    ("gaussian", "wgan", {"mean": [2.0]}, [], None, "sim", 0.2, 1.0),  # d = 2, x* != 0
+]
+
+
+@pytest.mark.parametrize("case", LEAN_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[5]}")
+def test_simulate_many_lean_bookkeeping_equals_general(case):
+    system, loss, params, regs, conv, runner, eta, scale = case
+    game = make_game(system, loss, params, regs, conv)
+    rng = np.random.default_rng(5)
+    X0 = game.equilibrium_numeric + scale * rng.uniform(-1, 1, size=(300, game.dim))
+    X0[:3] = game.equilibrium_numeric  # starts at the equilibrium (distance 0, first_below 0)
+    X0[3] = game.equilibrium_numeric + 1e-200  # squares below float64's range: the rescaled distance
+    kind = "method" if "momentum" in runner else "oracle"  # (a method: the rule path, optimizer state)
+    a = simulate_many(game, runner, eta, X0, 400, kind=kind)
+    b = simulate_many(game, runner, eta, X0, 400, kind=kind, lean=False)
+    _batch_equal(a, b)
+
+
+def test_simulate_many_lean_bookkeeping_handles_stops_and_tiny_boundaries():
+    game = make_game("dirac", "wgan", convention="thesis")
+    X0 = np.random.default_rng(1).uniform(-1, 1, size=(200, 2))
+    far = X0.copy()
+    far[0] = [1e200, -1e200]  # a far start: room for everyone, then non-finite states
+    for start, md, steps in ((X0, 1.5, 300), (X0, 1e6, 300), (X0, np.inf, 4000), (far, 1e6, 4000)):
+        a = simulate_many(game, "sim", 0.7, start, steps, max_distance=md, kind="oracle")
+        b = simulate_many(game, "sim", 0.7, start, steps, max_distance=md, kind="oracle", lean=False)
+        _batch_equal(a, b)
+        assert a.stopped.any()
