@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -248,16 +248,17 @@ class _Search:
 
 
 def search(game, runner, cfg: Config, props: Sequence[str], convert: bool,
-           compare_runners: Sequence[Any] = ()) -> _Search:
+           compare_runners: Sequence[Any] = (), progress: Optional[Callable] = None) -> _Search:
     """Phase 2: ``cfg.max_examples`` draws (x0, eta), each property evaluated on each; also
     run ``compare_runners`` on the same draws. ``cfg.engine`` picks :func:`search_numpy`
-    (default) or :func:`search_reference`."""
+    (default) or :func:`search_reference`. ``progress(done, max_examples, "search")`` is called
+    as draws are evaluated."""
     if cfg.engine == "hypothesis":
-        return search_reference(game, runner, cfg, props, convert, compare_runners)
-    return search_numpy(game, runner, cfg, props, convert, compare_runners)
+        return search_reference(game, runner, cfg, props, convert, compare_runners, progress)
+    return search_numpy(game, runner, cfg, props, convert, compare_runners, progress)
 
 
-def _fails(game, runner, E, X0, props, cfg: Config, convert: bool) -> dict:
+def _fails(game, runner, E, X0, props, cfg: Config, convert: bool, progress: Optional[Callable] = None) -> dict:
     """Per draw, whether each property fails: streamed at numpy speed where the runner allows
     (:func:`stabcheck.testing.stream.stream_failures`), else through the reference path."""
     from stabcheck.testing.stream import STREAMED, stream_failures, streamable
@@ -267,12 +268,13 @@ def _fails(game, runner, E, X0, props, cfg: Config, convert: bool) -> dict:
         return stream_failures(game, runner, E, X0, cfg.steps, props, C=cfg.C, V=cfg.candidate, rtol=cfg.rtol,
                                exclude_axes=cfg.exclude_axes, tol=cfg.tol, convert=convert,
                                other_game=_other_game(game, other) if "convention" in props else None)
-    tr = P.run_batch(game, runner, E, X0, cfg.steps, convert=convert, vectorised=cfg.vectorised)
+    tr = P.run_batch(game, runner, E, X0, cfg.steps, convert=convert, vectorised=cfg.vectorised,
+                     progress=progress)
     return {p: _evaluate(p, game, tr, cfg, runner, convert).fails for p in props}
 
 
 def search_numpy(game, runner, cfg: Config, props: Sequence[str], convert: bool,
-                 compare_runners: Sequence[Any] = ()) -> _Search:
+                 compare_runners: Sequence[Any] = (), progress: Optional[Callable] = None) -> _Search:
     """The search at numpy speed: each Hypothesis example draws one seed, from which numpy
     draws a block of ``cfg.block`` pairs (x0, eta) with the distributions of the Hypothesis
     strategies (:func:`stabcheck.testing.draw_initial_conditions`,
@@ -317,8 +319,10 @@ def search_numpy(game, runner, cfg: Config, props: Sequence[str], convert: bool,
             X0[:m], E[:m] = corners[0][:m], corners[1][:m]
         state["index"] += 1
         state["remaining"] -= n
+        base = out.examples
         out.examples += n
-        fails = _fails(game, runner, E, X0, props, cfg, convert)
+        tick = None if progress is None else (lambda d, t, _l: progress(base + d, cfg.max_examples, "search"))
+        fails = _fails(game, runner, E, X0, props, cfg, convert, tick)
         for p in props:
             f = fails[p]
             out.failures[p] += int(f.sum())
@@ -334,6 +338,8 @@ def search_numpy(game, runner, cfg: Config, props: Sequence[str], convert: bool,
                 fc = _fails(game, c, E, X0, list(cnt), cfg, False)
                 for p in cnt:
                     cnt[p] += int(fc[p].sum())
+        if progress is not None:
+            progress(out.examples, cfg.max_examples, "search")
 
     if cfg.seed is not None:
         run = hseed(cfg.seed)(run)
@@ -345,7 +351,7 @@ def search_numpy(game, runner, cfg: Config, props: Sequence[str], convert: bool,
 
 
 def search_reference(game, runner, cfg: Config, props: Sequence[str], convert: bool,
-                     compare_runners: Sequence[Any] = ()) -> _Search:
+                     compare_runners: Sequence[Any] = (), progress: Optional[Callable] = None) -> _Search:
     """The reference search: Hypothesis draws every ``(x0, eta)`` itself, ``cfg.batch`` draws per
     example (``--search hypothesis``), run vectorised, evaluate ``props``; also run
     ``compare_runners`` on the same draws."""
@@ -397,6 +403,8 @@ def search_reference(game, runner, cfg: Config, props: Sequence[str], convert: b
             cnt = out.compare[getattr(c, "name", str(c))]
             for p in cnt:
                 cnt[p] += int(_evaluate(p, game, trc, cfg, c, False).fails.sum())
+        if progress is not None:
+            progress(out.examples, cfg.max_examples, "search")
 
     if cfg.seed is not None:
         run = hseed(cfg.seed)(run)
@@ -646,12 +654,14 @@ def _certificate(models, reason) -> dict:
 
 def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wgan", regs: Sequence[str] = (),
                  convention: Optional[str] = None, convert: bool = False, params: Optional[dict] = None,
-                 config: Optional[Config] = None, oracle: Any = None) -> dict:
+                 config: Optional[Config] = None, oracle: Any = None, progress: Optional[Callable] = None) -> dict:
     """Fuzz the oracle ``spec`` (``pkg.mod:Name`` or a built-in) and return the report.
 
     The report follows the check-oracle JSON contract (DESIGN.md) with more keys; see the
     module docstring for the procedure. ``oracle`` may pass an already built oracle object
-    (``spec`` is then only used in the printed commands).
+    (``spec`` is then only used in the printed commands). ``progress(done, total, label)`` is
+    called as the search's draws are evaluated (``label`` "search"), then once per later phase
+    (shrinking a failure, the linear properties) with counts that start again at 0.
     """
     from stabcheck.oracles import AltOracle, SimOracle, make_oracle
     from stabcheck.simulate import make_runner
@@ -680,7 +690,7 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
     compare = ([make_runner(SimOracle(), optimizer=cfg.optimizer), make_runner(AltOracle(1), optimizer=cfg.optimizer)]
                if cfg.compare else [])
     vectorised = cfg.vectorised if cfg.vectorised is not None else callable(getattr(orc, "choose_many", None))
-    found = search(game, runner, cfg, fuzz, conv_used, compare)
+    found = search(game, runner, cfg, fuzz, conv_used, compare, progress)
     results = []
     for p in props:
         if p not in FUZZED:
@@ -697,6 +707,8 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
             entry["comparison"] = {name: {"failures": cnt[p], "examples": found.examples, "holds": cnt[p] == 0}
                                    for name, cnt in found.compare.items()}
         if fails:
+            if progress is not None:
+                progress(0, 1, f"shrinking the {p} failure")
             ce = shrink(game, runner, cfg, p, conv_used)
             if ce is None:  # a rare failure: shrink from the search's failing draw
                 ce = shrink(game, runner, cfg, p, conv_used, found=found.first[p][:2])
@@ -716,6 +728,8 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
             entry["message"] = _hold_message(p, cfg, found.examples)
         results.append(entry)
     if runner.optimizer is None:
+        if progress is not None and any(p not in FUZZED for p in props):
+            progress(0, 1, "linearization, potential, certificate")
         results += linear_properties(game, orc, cfg, conv_used, props)
     else:
         results += [_skipped(p, "not checked with --optimizer (a statement about plain steps)")

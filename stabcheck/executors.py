@@ -43,7 +43,7 @@ On the command line (the helpers :func:`add_executor_arguments` and
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable, List, Optional
+from typing import Any, Callable, Iterable, List, Optional, Sequence
 
 from stabcheck.errors import BadInput
 
@@ -80,6 +80,14 @@ class SerialExecutor(Executor):
 
     def map(self, fn, items):
         return [fn(x) for x in items]
+
+    def map_each(self, fn, items, on_done):
+        """:meth:`map`, calling ``on_done(i)`` as task ``i`` finishes (in order here)."""
+        out = []
+        for i, x in enumerate(items):
+            out.append(fn(x))
+            on_done(i)
+        return out
 
 
 class DaskExecutor(Executor):
@@ -132,6 +140,19 @@ class DaskExecutor(Executor):
         futures = self.client.map(fn, items, pure=False)
         return self.client.gather(futures)
 
+    def map_each(self, fn, items, on_done):
+        """:meth:`map`, calling ``on_done(i)`` as task ``i`` finishes (in any order)."""
+        from distributed import as_completed
+
+        items = list(items)
+        if not items:
+            return []
+        futures = self.client.map(fn, items, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        for f in as_completed(futures):
+            on_done(index[f.key])
+        return self.client.gather(futures)
+
     def describe(self) -> dict:
         return {"kind": "dask", "scheduler": self.scheduler or "local",
                 "workers": len(self.client.scheduler_info().get("workers", {}))}
@@ -144,6 +165,31 @@ class DaskExecutor(Executor):
         if cluster is not None:
             cluster.close()
             self._cluster = None
+
+
+def map_with_progress(executor: Executor, fn: Callable[[Any], Any], items: Iterable[Any],
+                      progress: Optional[Callable] = None, weights: Optional[Sequence[float]] = None) -> List[Any]:
+    """``executor.map(fn, items)``, calling ``progress(done, total, None)`` as tasks finish
+    (``done``/``total`` in the units of ``weights``, one per item, default 1 each). An executor
+    without ``map_each`` (a user's) reports once, at the end. Same results as ``map``."""
+    if progress is None:
+        return executor.map(fn, items)
+    items = list(items)
+    w = [1] * len(items) if weights is None else list(weights)
+    total = sum(w)
+    each = getattr(executor, "map_each", None)
+    progress(0, total, None)
+    if each is None:
+        out = executor.map(fn, items)
+        progress(total, total, None)
+        return out
+    done = [0]
+
+    def on_done(i):
+        done[0] += w[i]
+        progress(done[0], total, None)
+
+    return each(fn, items, on_done)
 
 
 def get_executor(kind: str = "serial", scheduler: Optional[str] = None,

@@ -1340,7 +1340,7 @@ class SweepResult:
 def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence[str] = (),
           params: Optional[dict] = None, convention: Optional[str] = None, eta: Optional[float] = None,
           executor=None, chunk: int = DEFAULT_CHUNK, symbolic: bool = True, tol: float = RHO_TOL,
-          closed_form: bool = True) -> SweepResult:
+          closed_form: bool = True, progress=None) -> SweepResult:
     """Spectral radius and verdict of ``method`` at every point of ``grid``.
 
     Parameters
@@ -1368,6 +1368,9 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
         Closed-form eigenvalues where the map splits into 1x1 and 2x2 blocks (False forces the
         reference path, ``eigvals`` everywhere; the verdicts are identical and ``rho`` agrees to
         rounding, which the tests check).
+    progress : callable, optional
+        ``progress(done, total, None)`` in grid points, as each task finishes
+        (:class:`stabcheck.progress.Progress` draws a bar with it).
 
     Returns
     -------
@@ -1453,7 +1456,9 @@ def sweep(system: str, loss: Optional[str], method: str, grid, *, regs: Sequence
     ex = executor if executor is not None else SerialExecutor()
     task = functools.partial(evaluate_block, plan)
     t1, c1 = time.perf_counter(), time.process_time()
-    parts = ex.map(task, blocks)
+    from stabcheck.executors import map_with_progress
+
+    parts = map_with_progress(ex, task, blocks, progress, [b - a for a, b in blocks])
     t_eval, c_eval = time.perf_counter() - t1, time.process_time() - c1
     rho = np.concatenate([p[0] for p in parts]).reshape(values_shape) if parts else np.zeros(values_shape)
     codes = np.concatenate([p[1] for p in parts]).reshape(values_shape) if parts else np.zeros(values_shape, np.int8)

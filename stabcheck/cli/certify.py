@@ -55,6 +55,9 @@ def register(parser) -> None:
                      help="check a given quadratic candidate: a .npy/.json file or 'identity'")
     opt.add_argument("--jsr-length", type=int, default=6, metavar="K", help="longest product for the JSR lower bound (default 6)")
     opt.add_argument("--json", action="store_true", help="print the result as JSON")
+    from stabcheck.progress import add_progress_argument
+
+    add_progress_argument(opt)
 
 
 # --------------------------------------------------------------------------- loading
@@ -227,6 +230,13 @@ def _engine_model(args):
 
 
 def run(args) -> int:
+    from stabcheck.progress import Progress, progress_wanted
+
+    with Progress("certify", unit="phases", enabled=progress_wanted(args)) as bar:
+        return _run(args, bar)
+
+
+def _run(args, bar) -> int:
 
     from stabcheck import certify as C
     from stabcheck.certify.lyapunov import check_solver
@@ -255,6 +265,8 @@ def run(args) -> int:
     extra = {"input": label}
     if args.continuous and (regions is not None or args.lift or len(mats) > 1 or args.candidate):
         raise BadInput("--continuous is supported for a single matrix only")
+    with_jsr = len(mats) > 1 and regions is None and args.candidate is None
+    bar(0, 2 if with_jsr else 1, f"certificate for {len(mats)} matrix(es) of size {mats[0].shape[0]}")
     if args.candidate is not None:
         P = load_candidate(args.candidate, mats[0].shape[0])
         res = C.check_candidate(P, modes, regions, solver=solver, eta=args.eta)
@@ -270,7 +282,9 @@ def run(args) -> int:
     else:
         res = C.common_quadratic(mats, exact, solver=solver, strict=strict)
     if len(mats) > 1 and regions is None and args.candidate is None:
+        bar(1, 2, f"JSR bounds (products up to length {args.jsr_length})")
         extra["jsr"] = C.jsr_bounds(mats, exact, max_length=args.jsr_length, solver=solver).to_json()
+    bar.close()
     out = res.to_json()
     out.update(extra)
     if args.json:

@@ -69,6 +69,9 @@ def register(p) -> None:
                    help="run the draws one by one through simulate() even if the oracle has choose_many")
     p.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                    help="write the JSON report (to stdout, or to PATH)")
+    from stabcheck.progress import add_progress_argument
+
+    add_progress_argument(p)
 
 
 def run(args) -> int:
@@ -122,8 +125,11 @@ def _run(args) -> int:
                  properties=parse_properties(args.properties), shrink_examples=args.shrink_examples,
                  compare=not args.no_compare, starts=starts, exclude_axes=args.exclude_axes,
                  vectorised=False if args.one_by_one else None, optimizer=args.optimizer, engine=args.search)
-    report = check_oracle(oracle, system=args.system, loss=loss, regs=args.reg, params=params or None,
-                          convention=args.convention, convert=args.convert, config=cfg)
+    from stabcheck.progress import Progress, progress_wanted
+
+    with Progress("check-oracle", unit="draws", enabled=progress_wanted(args)) as bar:
+        report = check_oracle(oracle, system=args.system, loss=loss, regs=args.reg, params=params or None,
+                              convention=args.convention, convert=args.convert, config=cfg, progress=bar)
     if args.json is not None:
         write_json_report(report, args.json, kind="check-oracle")
     if args.json != "-":

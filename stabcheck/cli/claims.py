@@ -25,7 +25,9 @@ def register(p) -> None:
                         "report how many were caught; exit status 1 if any was not, or a claim has none")
     p.add_argument("--thorough", action="store_true",
                    help="the thorough profile: more search draws, starts and step counts (slower; default: the CI profile)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on the terminal")
+    from stabcheck.progress import add_progress_argument
+
+    add_progress_argument(p)
     p.add_argument("--fail-on", default="", metavar="VERDICTS",
                    help="exit with status 1 if any claim ends in one of these comma-separated verdicts "
                         "(refuted, inconclusive, 'holds with correction'), for CI")
@@ -67,7 +69,10 @@ def run(args) -> int:
 
     set_profile("thorough" if args.thorough else "ci")
     jobs = args.jobs or default_jobs()
-    with _progress(not args.no_progress, "mutants" if args.mutants else "claims") as tick:
+    from stabcheck.progress import Progress, progress_wanted
+
+    with Progress("mutants" if args.mutants else "claims", total=len(claims), unit="checks",
+                  enabled=progress_wanted(args)) as tick:
         runs = run_claims(claims, jobs=jobs, timeout=timeout, plugins=args.plugin, mutants=args.mutants,
                           progress=tick)
     if args.mutants:
@@ -91,36 +96,3 @@ def run(args) -> int:
             print(f"wrote {args.markdown}", file=sys.stderr)
     return 1 if any(r.result.verdict in fail_on for r in runs) else 0
 
-
-class _progress:
-    """A rich progress bar on stderr, only when stderr is a terminal (never in --json output)."""
-
-    def __init__(self, enabled: bool, what: str):
-        import sys
-
-        self.enabled = enabled and sys.stderr.isatty()
-        self.what = what
-        self.bar = None
-
-    def __enter__(self):
-        if not self.enabled:
-            return None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(TextColumn(f"{self.what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            TextColumn("{task.description}"), console=Console(stderr=True), transient=True)
-        self.bar.start()
-        self.task = None
-
-        def tick(done, total, label):
-            if self.task is None:
-                self.task = self.bar.add_task("", total=total)
-            self.bar.update(self.task, completed=done, description=f"done: {label}")
-
-        return tick
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.stop()
-        return False

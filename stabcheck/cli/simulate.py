@@ -55,6 +55,9 @@ def register(p) -> None:
     o.add_argument("--plot", default=None, metavar="PNG", help="distance to x* vs. iteration, log axis (thesis Fig. 2)")
     o.add_argument("--phase", default=None, metavar="PNG",
                    help="trajectories over the gradient field and its norm (thesis Fig. 6)")
+    from stabcheck.progress import add_progress_argument
+
+    add_progress_argument(o)
 
 
 def resolve_runners(args) -> list:
@@ -139,9 +142,15 @@ def _run(args) -> int:
     else:
         x0 = check_x0(game, parse_floats(args.x0, "--x0"))
     record = bool(args.csv or args.phase)
-    results = [simulate(game, r, eta, x0, args.steps, precision=precision, max_distance=args.max_distance,
-                        batch=args.batch, seed=args.seed, convert=args.convert, record_states=record)
-               for r in runners]
+    from stabcheck.progress import Progress, progress_wanted
+
+    results = []
+    with Progress("simulate", total=len(runners), unit="runs", enabled=progress_wanted(args)) as bar:
+        for i, r in enumerate(runners):
+            bar(i, len(runners), r.name)
+            results.append(simulate(game, r, eta, x0, args.steps, precision=precision, max_distance=args.max_distance,
+                                    batch=args.batch, seed=args.seed, convert=args.convert, record_states=record))
+        bar(len(runners), len(runners), None)
     report = {"system": game.describe(), "eta": eta, "x0": [float(v) for v in x0], "steps": args.steps,
               "precision": results[0].precision, "seed": args.seed, "batch": args.batch,
               "max_distance": args.max_distance, "runs": [r.to_json() for r in results]}

@@ -41,6 +41,9 @@ def register(p) -> None:
     p.add_argument("--loop", action="store_true",
                    help="skip the symbolic path: one field Jacobian per parameter combination (slower)")
     add_executor_arguments(p)
+    from stabcheck.progress import add_progress_argument
+
+    add_progress_argument(p)
 
 
 def method_for_oracle(spec: str) -> str:
@@ -86,10 +89,13 @@ def _run(args) -> int:
         raise BadInput("give --method or --oracle, not both")
     method = method_for_oracle(args.oracle) if args.oracle is not None else (args.method or "sim")
     params = game_params_from_args(args)
-    with executor_from_args(args) as ex:
+    from stabcheck.progress import Progress, progress_wanted
+
+    with executor_from_args(args) as ex, Progress("sweep", unit="points", enabled=progress_wanted(args)) as bar:
         result = sweep(args.system, args.loss, method, args.grid, regs=args.reg, params=params,
                        convention=args.convention, eta=args.eta, executor=ex,
-                       chunk=args.chunk if args.chunk is not None else DEFAULT_CHUNK, symbolic=not args.loop)
+                       chunk=args.chunk if args.chunk is not None else DEFAULT_CHUNK, symbolic=not args.loop,
+                       progress=bar)
     if args.out:
         result.plot(args.out, title=_title(result))
     if args.csv:

@@ -142,7 +142,7 @@ def _as_runner(game, runner, kind=None):
 
 def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.ndarray, steps: int, *,
               convert: bool = False, max_distance: float = MAX_DISTANCE, kind: Optional[str] = None,
-              vectorised: Optional[bool] = None) -> Trajectories:
+              vectorised: Optional[bool] = None, progress: Optional[Callable] = None) -> Trajectories:
     """Run ``B`` starts, each with its own step size, and keep every state.
 
     Oracles with ``choose_many(step, X, n_gen)`` (the built-in sim, alt, dirac) and methods
@@ -164,6 +164,9 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
         Let an oracle written in the other sign convention see converted states.
     max_distance : float
         A start stops (its state frozen) when ``||x - x*||`` exceeds this or is not finite.
+    progress : callable, optional
+        ``progress(done, B, None)`` after each start of the start-by-start path (user oracles
+        without ``choose_many``; the vectorised path is fast and does not report).
     """
     from stabcheck.fields import game_field
     from stabcheck.rules import FieldFns
@@ -186,7 +189,7 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
         vectorised = (not is_oracle) or (callable(getattr(r.obj, "choose_many", None))
                                          and not getattr(r.obj, "needs_batches", False))
     if not vectorised:
-        return _run_one_by_one(game, r, E, X, steps, convert, max_distance)
+        return _run_one_by_one(game, r, E, X, steps, convert, max_distance, progress)
 
     n = game.n_gen
     f = game_field(game) if is_oracle else r.obj.field(game)
@@ -270,7 +273,7 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
     return Trajectories(states, codes, done, stopped, E, x_star)
 
 
-def _run_one_by_one(game, r, E, X, steps, convert, max_distance) -> Trajectories:
+def _run_one_by_one(game, r, E, X, steps, convert, max_distance, progress=None) -> Trajectories:
     from stabcheck.simulate import simulate
 
     B, d = X.shape
@@ -288,6 +291,8 @@ def _run_one_by_one(game, r, E, X, steps, convert, max_distance) -> Trajectories
         stopped[i] = {None: 0, "boundary": 1, "non-finite": 2}[res.stopped]
         if codes is not None and res.codes is not None:
             codes[i, : len(res.codes)] = res.codes
+        if progress is not None:
+            progress(i + 1, B, None)
     return Trajectories(states, codes, done, stopped, E, game.equilibrium_numeric)
 
 
