@@ -489,10 +489,12 @@ def _lyapunov_candidates(A: np.ndarray, F: list, continuous: bool):
         yield ("float64 solution of the Lyapunov equation, rationalized", ex.rationalize(Pf),
                normalized_margin(Pf, [A], continuous, True))
     bits = max((max(v.numerator.bit_length(), v.denominator.bit_length()) for row in F for v in row), default=0)
-    if n <= EXACT_LYAPUNOV_MAX_N and bits <= 256:  # subnormal / huge entries: rational growth
+    # rational growth: a budget of entry bits times n^2 (256 bits at n = 10; 6400 at n = 2,
+    # e.g. eta = 1e-300 as an exact decimal)
+    if n <= EXACT_LYAPUNOV_MAX_N and bits * n * n <= 25600:
         P = exact_lyapunov_solution(F, continuous)
         if P is not None and max(max(v.numerator.bit_length(), v.denominator.bit_length())
-                                 for row in P for v in row) <= 4096:
+                                 for row in P for v in row) <= 65536 // max(1, n):
             # exact P: discrete P = sum (A^T)^k A^k >= I and the decrease is exactly -|x|^2;
             # continuous A^T P + P A = -I gives lambda_min(P) >= 1 / (2 ||A||_2). The exact
             # check confirms (a P of an unstable map fails it).

@@ -63,6 +63,12 @@ def test_known_hard_cases():
     J = np.diag([0.99992] * 6) + np.diag([1.0] * 5, 1)
     for strict in (True, False):
         assert certify_linear(J, strict=strict).status == "certified"
+    # Sim-GDA + R1 on the BCE Dirac-GAN at eta = 1e-300 (exact decimal): strictly stable
+    from certify_models import sim_from_field
+
+    F = sim_from_field([[0, Fraction(-1, 2)], [Fraction(1, 2), -1]], "1e-300")
+    r = certify_linear(np.array([[float(v) for v in row] for row in F]), [[str(v) for v in row] for row in F])
+    assert r.status == "certified" and r.extras["rung"] == "lyapunov-equation"
     # the non-strict example: a strict certificate is also a non-strict one
     r = certify_linear([[0.5, 1.0], [0.0, 0.5]], strict=False)
     assert r.status == "certified" and not r.strict and r.extras["strict_certificate"]
