@@ -33,10 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
-import sympy as sp
 
+from stabcheck._lazy import LazyModule
 from stabcheck.errors import BadInput
 from stabcheck.specs import check_params, format_spec, parse_spec
+
+sp = LazyModule("sympy")  # imported on the exact paths only (start-up)
 
 #: transform name -> blocks of J kept: (rows, cols) with "g" = theta rows/cols, "d" = psi
 TRANSFORM_BLOCKS = {

@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-import sympy as sp
 
-from stabcheck.games.base import exact
+from stabcheck._lazy import LazyModule
 from stabcheck.rules import FieldFns, UpdateRule
+
+sp = LazyModule("sympy")  # imported on the exact paths only (start-up)
 
 #: |rho - 1| below this is "neutral" for floating-point verdicts
 RHO_TOL = 1e-9
@@ -79,10 +80,12 @@ def linear_map_matrix(rule: UpdateRule, J, eta, n_gen: int):
     evaluated on the identity basis (each row of the identity is one state), so the result
     has the same kind of entries as ``J`` and ``eta``.
     """
-    if isinstance(J, sp.MatrixBase):
+    if sp.loaded() and isinstance(J, sp.MatrixBase):  # (no sympy loaded: J cannot be a sympy matrix)
         Jo = np.array(J.tolist(), dtype=object)
         d = Jo.shape[0]
         Z = np.array(sp.eye(rule.state_dim(d)).tolist(), dtype=object)
+        from stabcheck.games.base import exact
+
         fns = FieldFns(lambda X: X.dot(Jo.T), n_gen, d, backend="numpy", number=exact)
         out = rule.step(Z, fns, eta)
         return sp.Matrix(out.T.tolist())
@@ -95,6 +98,8 @@ def linear_map_matrix(rule: UpdateRule, J, eta, n_gen: int):
 
 def method_jacobian(game, method, eta: float, *, exact_path: bool = True) -> LinearizedMap:
     """Jacobian of method's map at the equilibrium (exact path when available)."""
+    from stabcheck.games.base import exact
+
     f = method.field(game)
     Jf_exact = f.jacobian_exact() if exact_path else None
     if Jf_exact is not None:

@@ -277,3 +277,15 @@ def test_transformed_field_expression_is_the_transform_away_from_equilibrium():
         for x in np.random.default_rng(0).normal(size=(5, 2)):
             J = np.stack([(v(x + h * e) - v(x - h * e)) / (2 * h) for e in np.eye(2)], axis=1)
             np.testing.assert_allclose(f.numpy(x), v(x) - 1.5 * (M * J).T @ v(x), rtol=1e-7, atol=1e-8)
+
+
+def test_imports_leave_heavy_dependencies_lazy():
+    """Start-up: the analysis / linearize / fields / sweep modules and the CLI import neither
+    sympy (the exact paths import it) nor torch, cvxpy, matplotlib."""
+    import subprocess
+    import sys
+
+    code = ("import sys, stabcheck.analysis, stabcheck.linearize, stabcheck.fields, stabcheck.sweep, stabcheck.cli; "
+            "print(sorted(m for m in ('sympy', 'torch', 'cvxpy', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
