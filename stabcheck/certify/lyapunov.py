@@ -9,23 +9,27 @@ Convention: a matrix ``A`` acts as ``x_{k+1} = A x_k`` (discrete time) or ``dx/d
 (scipy's ``solve_discrete_lyapunov(a, q)`` solves ``a X a^H - X + Q = 0``: for ``x+ = A x``
 one must pass ``a = A.T``; stabcheck's functions take ``A`` itself.)
 
-How a certificate is produced (and why it can be trusted):
+How a certificate is produced (and why it can be trusted): a ladder from cheap to expensive
+(docs/certify.md), every rung's candidate checked exactly on the caller's original maps.
 
-1. cvxpy solves ``P >= I``, ``A^T P A - P <= -I`` (strict) or ``<= 0`` (non-strict),
-   minimizing ``t`` with ``P <= t I`` (well-conditioned ``P``). The unit slack makes the
-   solution robust to the solver's tolerance.
-2. ``P`` is normalized (``||P||_2 ~ 1``) and rounded to a rational matrix (40 bits).
-3. Exact check in integer arithmetic (:mod:`stabcheck.certify.exact`), using the *exact*
+1. Shared block-diagonal structure: each block on its own (below), assembled, checked.
+2. One common diagonal balancing ``T = diag(2^e)`` (exact), candidates mapped back exactly.
+3. Rungs: one map, the Lyapunov equation (float64, then exactly over the rationals for small
+   n); several maps, the Stein equation ``P - sum A_i^T P A_i = I``; then a loose SCS SDP
+   (32 <= n <= 64); then the requested solver's SDP ``P >= I``, decrease ``<= -I``, min ``t``
+   with ``P <= t I`` (n <= 48 with CLARABEL).
+4. Exact check in integer arithmetic (:mod:`stabcheck.certify.exact`), using the *exact*
    ``A`` (a float matrix at its exact binary value, or the caller's rational ``A_exact``):
    strict: ``P - m I >= 0`` and ``-(A^T P A - P) - m I >= 0`` with a rational margin
-   ``m > 0`` (half the numerically observed one); non-strict: ``P > 0`` and
-   ``A^T P A - P <= 0``.
-4. Non-strict certificates of neutral maps (eigenvalues on the unit circle) are destroyed by
-   rounding (``A^T P A = P`` must hold exactly). The fallback solves ``A^T P A = P`` exactly
-   over the rationals (sympy) and picks a positive definite element of that solution space
-   (a conserved quadratic form).
+   ``m > 0``; non-strict: ``P > 0`` and ``A^T P A - P <= 0``.
+5. Non-strict: the strict ladder first (a strict certificate is a non-strict one), then the
+   exact split into conserved and strictly stable invariant subspaces
+   (:mod:`stabcheck.certify.neutral`), the non-strict SDP, and an exactly conserved form.
+6. For one map, before any SDP: the exact spectral class (factored characteristic polynomial)
+   decides whether a (strict) certificate cannot exist; that is the only way "none can
+   exist" is ever said.
 
-Only a certificate that passes step 3 is reported ``certified``. A solver that reports
+Only a certificate that passes step 4 is reported ``certified``. A solver that reports
 infeasibility gives ``not certified`` (with eigenvalue and trajectory evidence); a solver
 failure gives ``inconclusive``.
 """
