@@ -441,6 +441,9 @@ def conserved_certificate(As: Sequence[np.ndarray], A_fracs: Sequence[list], con
     if not basis:
         return None
     Bf = [np.array([[float(v) for v in r] for r in B]) for B in basis]
+    P = _conserved_from_eigenvectors(As, basis, Bf)
+    if P is not None:
+        return P
     c = cp.Variable(len(basis))
     t = cp.Variable()
     S = sum(c[k] * Bf[k] for k in range(len(basis)))
@@ -450,6 +453,36 @@ def conserved_certificate(As: Sequence[np.ndarray], A_fracs: Sequence[list], con
         return None
     coeffs = [Fraction(float(v)).limit_denominator(2 ** 20) for v in c.value]
     P = [[sum(ck * B[i][j] for ck, B in zip(coeffs, basis)) for j in range(n)] for i in range(n)]
+    return P
+
+
+def _conserved_from_eigenvectors(As, basis, Bf) -> Optional[list]:
+    """One map: ``Re(V^-H V^-1)`` (``V`` its eigenvectors) is conserved when the eigenvalues lie
+    on the circle (axis) and ``A`` is diagonalizable; projected onto the exact basis of
+    conserved forms (rational coefficients), it is an exact conserved form, positive definite
+    when the projection is accurate enough (checked here in floats, exactly by the caller)."""
+    if len(As) != 1:
+        return None
+    try:
+        _, V = np.linalg.eig(np.asarray(As[0], dtype=float))
+        Vi = np.linalg.inv(V)
+        Pe = np.real(Vi.conj().T @ Vi)
+        Pe = (Pe + Pe.T) / 2
+        Pe /= np.linalg.norm(Pe, 2)
+        M = np.array([B.ravel() for B in Bf]).T
+        cf, *_ = np.linalg.lstsq(M, Pe.ravel(), rcond=None)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    if not np.all(np.isfinite(cf)):
+        return None
+    n = len(basis[0])
+    coeffs = [Fraction(float(v)).limit_denominator(2 ** 40) for v in cf]
+    P = [[sum(ck * B[i][j] for ck, B in zip(coeffs, basis)) for j in range(n)] for i in range(n)]
+    try:
+        if np.linalg.eigvalsh(np.array([[float(v) for v in r] for r in P])).min() <= 0:
+            return None
+    except np.linalg.LinAlgError:
+        return None
     return P
 
 
