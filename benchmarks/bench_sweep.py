@@ -2,6 +2,7 @@
 
     python benchmarks/bench_sweep.py                 # 1000 x 1000 grids, about a minute or two
     python benchmarks/bench_sweep.py --n 300 --workers 1 2 --json bench.json
+    python benchmarks/bench_sweep.py --target-only --setup --setup-baseline --json bench.json
 
 For each of Sim-GDA, Alt-GDA (both with an R1 penalty ``r1.gamma`` as the second axis) and JARE
 (its ``gamma``) on the Dirac-GAN (WGAN loss), over ``eta in [1e-3, 2]`` (log) x ``gamma in
@@ -99,6 +100,11 @@ def loop_numeric(method: str, regs, second: str, points) -> float:
     return len(points) / (time.perf_counter() - t)
 
 
+def _timing(r, phase: str, key: str) -> float:
+    """``r.info["timing"][phase][key]`` (``setup`` / ``evaluate``; ``wall_s`` / ``cpu_s``)."""
+    return float(r.info["timing"][phase][key])
+
+
 def lean_closed_form(method: str, n: int, block: int = 8192, tol: float = 1e-9):
     """rho and verdict codes of the n x n grid (eta log-spaced in [1e-3, 2], gamma in [0, 20])
     on the WGAN Dirac-GAN (``L = psi theta``; R1 adds ``-gamma/2 psi^2`` to the discriminator's
@@ -140,7 +146,7 @@ def closed_form_target(n: int, repeats: int = 3) -> list:
         best_sweep = best_lean = float("inf")
         for _ in range(repeats):
             r = sweep("dirac", "wgan", method, grid(n, second), regs=regs)
-            best_sweep = min(best_sweep, r.info["timing"]["evaluate_cpu_s"])  # evaluation only (serial executor)
+            best_sweep = min(best_sweep, _timing(r, "evaluate", "cpu_s"))  # evaluation only (serial executor)
             t = time.process_time()
             rho_l, codes_l = lean_closed_form(method, n)
             best_lean = min(best_lean, time.process_time() - t)
@@ -164,6 +170,66 @@ def closed_form_target(n: int, repeats: int = 3) -> list:
     return rows
 
 
+_SETUP_SCRIPT = r"""
+import json, sys, time
+c0 = time.process_time()
+import numpy as np
+from stabcheck.sweep import sweep
+c1 = time.process_time()
+import sympy  # the sweep's exact set-up needs it; stabcheck imports it on first use
+import stabcheck.games
+c2 = time.process_time()
+r = sweep("gaussian", "bce", "conopt", "eta=1e-3:2:300:log,conopt.gamma=0:20:300",
+          params={"dim": 4, "mean": [0.0, 0.0, 0.0, 4.0], "sigma2": 0.04})
+np.savez(sys.argv[1], rho=r.spectral_radius, codes=r.codes)
+t = r.info["timing"]
+print(json.dumps({"import_cpu_s": c1 - c0, "import_sympy_games_cpu_s": c2 - c1, "setup_cpu_s": t["setup"]["cpu_s"], "setup_wall_s": t["setup"]["wall_s"],
+                  "evaluate_cpu_s": t["evaluate"]["cpu_s"], "total_cpu_s": time.process_time() - c0,
+                  "counts": r.counts()}))
+"""
+
+
+def setup_target(baseline: bool) -> dict:
+    """Cold set-up (fresh process) of the Gaussian dim-4 BCE ConOpt 300 x 300 sweep
+    (``--mean 0,0,0,4 --sigma2 0.04``, ``eta x conopt.gamma``): set-up CPU seconds (the
+    sweep's own, after the imports, which are timed separately) with the equilibrium shortcut, and (``baseline``) with ``STABCHECK_FULL_JACOBIAN=1`` (the transformed
+    field differentiated symbolically, as before) in the same run; verdicts compared."""
+    import subprocess
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, env_full in (("shortcut", False), ("full_differentiation", True)):
+            if env_full and not baseline:
+                continue
+            env = dict(os.environ, STABCHECK_FULL_JACOBIAN="1" if env_full else "0")
+            npz = str(Path(tmp) / f"{label}.npz")
+            res = subprocess.run([sys.executable, "-c", _SETUP_SCRIPT, npz], capture_output=True, text=True,
+                                 env=env, check=True)
+            out[label] = json.loads(res.stdout.strip().splitlines()[-1])
+            out[label]["_npz"] = npz
+        if "full_differentiation" in out:
+            a, b = np.load(out["shortcut"]["_npz"]), np.load(out["full_differentiation"]["_npz"])
+            out["verdicts_identical"] = bool(np.array_equal(a["codes"], b["codes"]))
+            out["rho_max_rel_diff"] = float(np.max(np.abs(a["rho"] - b["rho"]) / np.maximum(1.0, b["rho"])))
+            out["setup_speedup"] = out["full_differentiation"]["setup_cpu_s"] / out["shortcut"]["setup_cpu_s"]
+        for v in out.values():
+            if isinstance(v, dict):
+                v.pop("_npz", None)
+    out["target_under_1_cpu_s_met"] = out["shortcut"]["setup_cpu_s"] < 1.0
+    s = out["shortcut"]
+    line = (f"Gaussian dim 4 BCE conopt 300x300, cold: set-up {s['setup_cpu_s']:.2f} CPU-s "
+            f"(before it: import stabcheck.sweep {s['import_cpu_s']:.2f}, sympy + games "
+            f"{s['import_sympy_games_cpu_s']:.2f}; evaluation {s['evaluate_cpu_s']:.2f})")
+    if "full_differentiation" in out:
+        f = out["full_differentiation"]
+        line += (f" | differentiating the transformed field: {f['setup_cpu_s']:.2f} CPU-s "
+                 f"({out['setup_speedup']:.0f}x) | verdicts identical {out['verdicts_identical']}, "
+                 f"rho max rel diff {out['rho_max_rel_diff']:.1e}")
+    print(line, flush=True)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000, help="grid side (n x n points; default 1000)")
@@ -173,6 +239,9 @@ def main(argv=None) -> int:
     p.add_argument("--chunk", type=int, default=None, help="points per task (default: the sweep's)")
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--target-only", action="store_true", help="only the closed-form target (no loops, no Dask)")
+    p.add_argument("--setup", action="store_true", help="also the Gaussian dim-4 conopt set-up target")
+    p.add_argument("--setup-baseline", action="store_true",
+                   help="with --setup: also the old set-up (full symbolic differentiation; 10-60 s)")
     args = p.parse_args(argv)
     from stabcheck.sweep import DEFAULT_CHUNK, sweep
 
@@ -184,6 +253,8 @@ def main(argv=None) -> int:
                        "loadavg_start": list(os.getloadavg())},
            "n": n, "points": n * n, "chunk": chunk, "cases": [], "dask": []}
     out["closed_form_target"] = closed_form_target(n)
+    if args.setup:
+        out["setup_target"] = setup_target(args.setup_baseline)
     if args.target_only:
         out["machine"]["loadavg_end"] = list(os.getloadavg())
         if args.json:
