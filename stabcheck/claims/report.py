@@ -29,18 +29,15 @@ def summary(runs: Sequence) -> str:
 
 
 def table(runs: Sequence, *, width: int = 100, timings: bool = False) -> str:
-    """Plain-text table: id, verdict, one-line evidence (and seconds when ``timings``)."""
-    wid = max([len("id")] + [len(r.claim.id) for r in runs])
-    wv = max(len(v) for v in VERDICTS)
-    lines = [f"{'id'.ljust(wid)}  {'verdict'.ljust(wv)}  kind        " + ("  time  " if timings else "") + "evidence",
-             f"{'-' * wid}  {'-' * wv}  ----------  " + ("------  " if timings else "") + "-" * 8]
-    for r in runs:
-        t = f"{r.seconds:5.1f}s  " if timings else ""
-        lines.append(f"{r.claim.id.ljust(wid)}  {r.result.verdict.ljust(wv)}  {(r.result.evidence_kind or '-').ljust(10)}  {t}"
-                     f"{_one_line(r.result.evidence, width)}")
-    lines.append("")
-    lines.append(f"{len(runs)} claims: {summary(runs)}")
-    return "\n".join(lines)
+    """Plain-text table (:func:`stabcheck.tables.text_table`): id, verdict, evidence kind, one-line
+    evidence (and seconds when ``timings``)."""
+    from stabcheck.tables import text_table
+
+    cols = ["id", "verdict", "kind"] + (["time"] if timings else []) + ["evidence"]
+    rows = [[r.claim.id, r.result.verdict, r.result.evidence_kind or "-"]
+            + ([f"{r.seconds:.1f}s"] if timings else []) + [_one_line(r.result.evidence, width)] for r in runs]
+    just = ["left", "left", "left"] + (["right"] if timings else []) + ["left"]
+    return text_table(cols, rows, justify=just) + f"\n\n{len(runs)} claims: {summary(runs)}"
 
 
 def to_json(runs: Sequence, profile: str = "ci") -> dict:
@@ -61,18 +58,15 @@ def mutants_json(runs: Sequence, claims: Sequence, profile: str = "ci") -> dict:
 
 def mutants_table(runs: Sequence, claims: Sequence, width: int = 90) -> str:
     from stabcheck.claims.runner import caught
+    from stabcheck.tables import text_table
 
-    wid = max([len("claim [mutant]")] + [len(f"{r.claim.id} [{r.mutant}]") for r in runs])
-    lines = [f"{'claim [mutant]'.ljust(wid)}  caught  verdict                evidence",
-             f"{'-' * wid}  ------  ---------------------  --------"]
-    for r in runs:
-        lines.append(f"{(r.claim.id + ' [' + r.mutant + ']').ljust(wid)}  {'yes' if caught(r.result) else 'NO '}     "
-                     f"{r.result.verdict.ljust(21)}  {_one_line(r.result.evidence, width)}")
+    rows = [[f"{r.claim.id} [{r.mutant}]", "yes" if caught(r.result) else "NO", r.result.verdict,
+             _one_line(r.result.evidence, width)] for r in runs]
     n = sum(caught(r.result) for r in runs)
     without = [c.id for c in claims if not c.mutants]
-    lines += ["", f"{n} of {len(runs)} mutants caught" + (f"; claims without a mutant: {', '.join(without)}" if without else
-                                                         f"; every claim ({len(claims)}) has at least one")]
-    return "\n".join(lines)
+    tail = f"{n} of {len(runs)} mutants caught" + (f"; claims without a mutant: {', '.join(without)}" if without else
+                                                    f"; every claim ({len(claims)}) has at least one")
+    return text_table(["claim [mutant]", "caught", "verdict", "evidence"], rows) + "\n\n" + tail
 
 
 def _cell(text: str, width: int = 140) -> str:
