@@ -35,6 +35,13 @@ commands' objects are documented with examples in [simulate.md](simulate.md),
 
 ## Conventions shared by every command
 
+**Progress.** `claims`, `sweep`, `check-oracle`, `certify` and `simulate` draw a progress bar
+(work done, time elapsed, an estimate of the time left) on **stderr**, and only when stderr is
+a terminal: nothing is written when it is a file or a pipe, and stdout (`--json` output, text
+reports) never carries it. `--no-progress` turns it off. In Python, the engine functions
+(`sweep(..., progress=)`, `check_oracle(..., progress=)`, `run_batch(..., progress=)`) take a
+callback `progress(done, total, label)`; `stabcheck.progress.Progress` is one.
+
 **Exit status.** `0` the property holds / certified / the report was produced; `1` it does not
 hold; `2` bad input (one line on stderr); `3` inconclusive (a solver failed, a check could not
 decide). Per command: `analyze`, `simulate` and `sweep` exit 0 when the report is produced;

@@ -1323,14 +1323,15 @@ class SweepResult:
         write_text_atomic(path, dumps(self.to_json(), indent=None, kind="sweep") + "\n")
 
     def plot(self, path=None, *, ax=None, title: Optional[str] = None, colorbar: bool = True):
-        """Heat map of ``log10 rho`` with the ``rho = 1`` contour (2 axes) or a curve (1 axis).
+        """Heat map of the verdicts and rates (2 axes) or ``rho`` against the parameter (1 axis).
 
-        Colours: ``log10 rho``, blue converges (``rho < 1``), red diverges, white at
-        ``rho = 1``; each side has its own scale (clipped at ``rho = 10^-2`` and ``10^2``); grey
-        cells are neutral verdicts (an eigenvalue on the unit circle within the tolerance);
-        the black line is the ``rho = 1`` contour (neutral cells count as ``rho = 1``, so it
-        is the edge of the diverging region). Log-spaced axes are drawn on log scales.
-        Writes ``path`` atomically when given; returns the matplotlib Axes.
+        Colours: converging cells blue by ``log10(1 - rho)`` (lighter = slower, never white,
+        down to ``1 - rho = 10^-8``; ``-2`` is about 230 map steps per decade of distance),
+        diverging cells red by ``log10 rho`` (capped at ``rho = 10^2``), neutral cells grey (an
+        eigenvalue on the unit circle within the tolerance), unbounded cells pink-violet (a
+        Jordan block on the unit circle); each number-carrying colour has its colorbar, and the
+        black line is the edge of the converging region. Log-spaced axes are drawn on log
+        scales. Writes ``path`` atomically when given; returns the matplotlib Axes.
         """
         return plot_map(self, path, ax=ax, title=title, colorbar=colorbar)
 
@@ -1528,64 +1529,7 @@ def _numeric_game(system, loss, params, reg_specs, convention, vals: dict):
 # ============================================================================ plotting
 
 def plot_map(result: SweepResult, path=None, *, ax=None, title: Optional[str] = None, colorbar: bool = True):
-    """See :meth:`SweepResult.plot`."""
-    from matplotlib.colors import ListedColormap, TwoSlopeNorm
-    from matplotlib.figure import Figure
+    """See :meth:`SweepResult.plot` (drawn by :func:`stabcheck.plots.sweep_map`)."""
+    from stabcheck.plots import sweep_map
 
-    axes = result.axes
-    if len(axes) not in (1, 2):
-        raise BadInput(f"a map plot needs a grid with 1 or 2 parameters, this one has {len(axes)} "
-                       "(use --csv or --json for the values)")
-    own = ax is None
-    if own:  # a bare Figure (no pyplot): no backend switch, nothing left open
-        fig = Figure(figsize=(5.2, 4.0), dpi=100)
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
-    rho = np.asarray(result.spectral_radius, dtype=float)
-    neutral = result.codes == 1
-    with np.errstate(divide="ignore"):
-        lr = np.log10(np.where(np.isfinite(rho), rho, np.nan))
-    finite = lr[np.isfinite(lr)]
-    # each side of rho = 1 gets its own range (slow convergence stays visible next to fast divergence)
-    lo = min(max(float(finite.min()) if finite.size else -1.0, -2.0), -1e-3)
-    hi = max(min(float(finite.max()) if finite.size else 1.0, 2.0), 1e-3)
-    if len(axes) == 1:
-        a = axes[0]
-        ax.plot(a.values, rho, color="k", lw=1.2)
-        ax.axhline(1.0, color="r", lw=0.8, ls="--", label="rho = 1")
-        ax.set_xlabel(a.qualified or a.name)
-        ax.set_ylabel("spectral radius rho")
-        if a.log:
-            ax.set_xscale("log")
-        ax.legend(loc="best", fontsize=8)
-    else:
-        xa, ya = axes[0], axes[1]  # first grid axis on x, second on y
-        x, y = xa.values, ya.values
-        Z = np.clip(np.where(np.isnan(lr), hi, lr), lo, hi).T
-        mesh = ax.pcolormesh(x, y, Z, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, lo, hi), shading="nearest",
-                             rasterized=True)
-        if np.any(neutral):
-            ax.pcolormesh(x, y, np.where(neutral, 1.0, np.nan).T, cmap=ListedColormap(["0.7"]),
-                          shading="nearest", rasterized=True)
-        contour_vals = np.where(neutral, 1.0, np.where(np.isfinite(rho), rho, 1e300)).T
-        if np.nanmin(contour_vals) < 1 < np.nanmax(contour_vals) and min(len(x), len(y)) >= 2:
-            ax.contour(x, y, contour_vals, levels=[1.0], colors="k", linewidths=1.0)
-        ax.set_xlabel(xa.qualified or xa.name)
-        ax.set_ylabel(ya.qualified or ya.name)
-        if xa.log:
-            ax.set_xscale("log")
-        if ya.log:
-            ax.set_yscale("log")
-        if colorbar:
-            cb = fig.colorbar(mesh, ax=ax)
-            cb.set_label("log10 rho  (grey: neutral; line: rho = 1)")
-    if title:
-        ax.set_title(title, fontsize=9)
-    if own and path is not None:
-        from stabcheck.io import atomic_path
-
-        fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100)
-    return ax
+    return sweep_map(result, path, ax=ax, title=title, colorbar=colorbar)

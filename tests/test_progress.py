@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import pytest
 
 from stabcheck.executors import SerialExecutor, map_with_progress
@@ -119,3 +120,42 @@ def test_every_slow_command_has_no_progress(cmd):
 
     sub = build_parser()._subparsers._group_actions[0].choices[cmd]
     assert any("--no-progress" in a.option_strings for a in sub._actions)
+
+
+def test_sweep_map_separates_slow_convergence_from_neutral(tmp_path):
+    """A map where almost everything converges slowly is coloured (blue), not white like neutral."""
+    import matplotlib
+
+    from stabcheck.plots import NEUTRAL_COLOUR, draw_sweep_map, sweep_layers
+    from stabcheck.sweep import sweep
+
+    r = sweep("dirac", "wgan", "sim", "eta=1e-4:1e-3:6:log,r1.gamma=0.5:1:5", regs=["r1"])
+    L = sweep_layers(r)
+    assert r.counts()["converges"] == r.size and np.nanmax(L["conv"]) < -2  # slow everywhere
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    drawn = draw_sweep_map(ax, r)
+    rgba = drawn["conv"].to_rgba(L["conv"].ravel())
+    assert (rgba[:, :3].min(axis=1) < 0.85).all()  # no near-white cell
+    assert not np.allclose(rgba[0, :3], matplotlib.colors.to_rgb(NEUTRAL_COLOUR))
+    r.plot(tmp_path / "m.png", title="slow")
+    w = matplotlib.image.imread(tmp_path / "m.png").shape[1]
+    assert w >= 800
+
+
+def test_distance_plot_counts_gradient_evaluations(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from stabcheck.games import make_game
+    from stabcheck.plots import distance_plot
+    from stabcheck.simulate import make_runner, simulate
+
+    g = make_game("dirac", "wgan")
+    runs = [simulate(g, make_runner("sim", "oracle"), 0.1, [1.0, 1.0], 20),
+            simulate(g, make_runner("eg", "method"), 0.1, [1.0, 1.0], 20)]
+    fig, ax = plt.subplots()
+    distance_plot(runs, None, ax=ax)
+    xs = [line.get_xdata()[-1] for line in ax.get_lines()]
+    assert xs == [20, 40] and "gradient evaluations" in ax.get_xlabel()
+    plt.close(fig)
