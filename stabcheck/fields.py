@@ -133,11 +133,20 @@ class Field:
         """
         if not self.symbolic:
             return None
+        cached = self.__dict__.get("_jacobian_exact")
+        if cached is not None:
+            return cached
+        J = None
         if self.base is not None and self.transform is not None and not _FULL_JACOBIAN():
             if self.base.vanishes_at_equilibrium():
                 J0 = self.base.jacobian_exact()
-                return _simplify_entries(self.transform.jacobian_at_zero(J0, self.n_gen))
-        return self.game.field_jacobian_exact(self.expr)
+                J = _simplify_entries(self.transform.jacobian_at_zero(J0, self.n_gen))
+        if J is None and self.base is None and not _FULL_JACOBIAN():
+            J = _jacobian_along_lines(self.expr, self.game)
+        if J is None:
+            J = self.game.field_jacobian_exact(self.expr)
+        self.__dict__["_jacobian_exact"] = J
+        return J
 
     def vanishes_at_equilibrium(self) -> bool:
         """``v(x*) = 0`` exactly (symbolic fields; False when it cannot be shown)."""
@@ -175,6 +184,34 @@ def _FULL_JACOBIAN() -> bool:
     import os
 
     return os.environ.get("STABCHECK_FULL_JACOBIAN", "") == "1"
+
+
+def _jacobian_along_lines(expr, game):
+    """The exact Jacobian of ``expr`` at the game's equilibrium ``x*``, entry by entry along
+    coordinate lines: ``d/de v_i(x* + e e_j)`` at ``e = 0``, the other coordinates substituted
+    first (a univariate derivative of a smaller expression: about half the time of
+    differentiating ``v`` everywhere and substituting afterwards, as
+    :meth:`Game.field_jacobian_exact` does, with the same entries; tested). None if it fails."""
+    try:
+        syms, eq = list(game.symbols), list(game.equilibrium)
+        eps = sp.Dummy("e")
+        at = dict(zip(syms, eq))
+        rows = []
+        for v in expr:
+            free = v.free_symbols
+            row = []
+            for j, x in enumerate(syms):
+                if x not in free:
+                    row.append(sp.Integer(0))
+                    continue
+                sub = dict(at)
+                sub[x] = eq[j] + eps
+                d = sp.diff(v.xreplace(sub), eps).xreplace({eps: 0}).doit()
+                row.append(d if d.is_Rational else sp.simplify(d))
+            rows.append(row)
+        return sp.Matrix(rows)
+    except Exception:  # noqa: BLE001 - the standard path decides
+        return None
 
 
 def _simplify_entries(J: sp.Matrix) -> sp.Matrix:

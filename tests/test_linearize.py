@@ -289,3 +289,19 @@ def test_imports_leave_heavy_dependencies_lazy():
             "print(sorted(m for m in ('sympy', 'torch', 'cvxpy', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("system, loss, params, regs", [
+    ("dirac", "bce", {}, ["noise:sigma=0.5"]),
+    ("dirac", "hinge", {}, ["r1:gamma=1"]),
+    ("dirac", "nsgan", {}, ["gradnorm:gamma=2"]),
+    ("gaussian", "bce", {"dim": 2, "mean": [1.0, -2.0], "sigma2": 0.5}, []),
+    ("gaussian", "nsgan", {"dim": 3}, []),
+])
+def test_game_field_jacobian_along_lines_equals_the_game_s(system, loss, params, regs):
+    """The game field's exact Jacobian at x* (derivatives along coordinate lines) is the one
+    Game.field_jacobian_exact gives (differentiate everywhere, then substitute)."""
+    from stabcheck.fields import game_field
+
+    game = make_game(system, loss, params, regs)
+    assert game_field(game).jacobian_exact() == game.field_jacobian_exact(game.field_expr)
