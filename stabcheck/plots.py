@@ -21,11 +21,19 @@ def _plt():
     return plt
 
 
-def _save(fig, path, dpi: int = 130) -> None:
+def _save(fig, path, dpi: int = 130, *, palette: bool = False) -> None:
+    """Save atomically. ``palette``: a PNG is stored with an adaptive 256-colour palette (smooth
+    colour fields compress badly as RGB; the palette keeps them readable at a third of the size)."""
     from stabcheck.io import atomic_path
 
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=None if not palette else "png")
+        if palette and str(path).lower().endswith(".png"):
+            from PIL import Image
+
+            with Image.open(tmp) as im:
+                q = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+            q.save(tmp, format="PNG", optimize=True)
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -352,7 +360,7 @@ def field_grid_figure(games: Sequence, labels: Sequence[str], path, lim=((-2, 2)
             fig.colorbar(im, ax=ax, fraction=0.05, pad=0.03).set_label(f"|{which}| (field norm)")
             ax.set_title(f"{label}\n{which} (streamlines), |{which}| (colour)", fontsize=10)
     fig.tight_layout()
-    _save(fig, path, dpi=100)
+    _save(fig, path, dpi=100, palette=True)
 
 
 __all__ = ["coordinate_names", "distance_plot", "phase_portrait", "field_grid_figure", "field_on_grid", "draw_field",
