@@ -37,7 +37,7 @@ def register(p) -> None:
     p.add_argument("--csv", default=None, metavar="PATH", help="write one row per grid point")
     p.add_argument("--json-out", default=None, metavar="PATH", help="write the JSON report to a file")
     p.add_argument("--json", action="store_true", help="print the JSON report")
-    p.add_argument("--chunk", type=int, default=None, help="grid points per task (default 16384)")
+    p.add_argument("--chunk", type=int, default=None, help="grid points per task (default 65536)")
     p.add_argument("--loop", action="store_true",
                    help="skip the symbolic path: one field Jacobian per parameter combination (slower)")
     add_executor_arguments(p)
