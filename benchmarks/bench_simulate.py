@@ -65,7 +65,6 @@ def lean_same_calls(game, X0, eta, steps):
     oracle.reset()
     v = game_field(game).numpy
     X = np.array(X0, dtype=float)
-    masks = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     d = np.sqrt(X[:, 0] * X[:, 0] + X[:, 1] * X[:, 1])
     d0, dmin, dmax = d.copy(), d.copy(), d.copy()
     first = np.where(d < 1e-6, 0, -1)
@@ -73,7 +72,12 @@ def lean_same_calls(game, X0, eta, steps):
     md = np.zeros(len(X), dtype=np.int64)
     for k in range(steps):
         codes = oracle.choose_many(k, X, 1)
-        X = X + eta * (v(X) * np.take(masks, codes, axis=0))
+        cg, cd = codes & 1, codes >> 1  # who moves: the code's bits
+        G = v(X)
+        G[:, 0] *= cg
+        G[:, 1] *= cd
+        G *= eta
+        X = G + X
         a, b = X[:, 0], X[:, 1]
         d = a * a
         d += b * b
@@ -83,8 +87,8 @@ def lean_same_calls(game, X0, eta, steps):
         below = d < 1e-6
         if below.any():
             first[below & (first < 0)] = k + 1
-        mg += codes & 1
-        md += codes >> 1
+        mg += cg
+        md += cd
     both = mg + md - steps
     return X, d, dmin, dmax / d0, first, np.stack([mg - both, md - both, both], axis=1)
 

@@ -705,8 +705,8 @@ def simulate_many(game, runner: Union[str, Any], eta: float, X0: np.ndarray, ste
     ``(B, d)``; a start stops (and stays frozen) on the first non-finite state or when its
     distance exceeds ``max_distance``.
 
-    Bookkeeping (``lean``, the default): while every start is running, a step is the update,
-    the distances, in-place minimum / maximum, and two running sums of the oracle's codes
+    Bookkeeping (``lean``, the default): while every start is running, a step is the update
+    (the moving players' columns scaled by the code's bits, in place), the distances, in-place minimum / maximum, and two running sums of the oracle's codes
     (how often each player moved: ``code & 1``, ``code >> 1``) from which the V1 / V2 / V3
     counts are recovered at the end; the per-start masks, index arrays and scatter-adds of
     the general path (``lean=False``, and every step after the first start stops) are not
@@ -793,18 +793,24 @@ def simulate_many(game, runner: Union[str, Any], eta: float, X0: np.ndarray, ste
                 bad = codes if codes.shape != (B,) else codes[(codes < 1) | (codes > 3)][:3]
                 raise BadInput(f"oracle {r.name!r}: choose_many must return {B} integer codes in 1..3 "
                                f"(V1, V2, V3); got {bad!r}")
-            M = np.take(masks, codes, axis=0) if lean else masks[codes]  # the same rows; take is 10x faster
-            if opt is None:
-                if lean:  # X + eta (v M), in place on v's fresh array (the same operations)
-                    X_new = v(X)
-                    X_new *= M
-                    X_new *= eta
-                    X_new += X
-                    S_new = None
-                else:
-                    X_new, S_new = X + eta * (v(X) * M), None
+            if opt is None and lean:
+                # X + eta (v M) in place on v's fresh array, M's columns as the code's bits (1 or 0:
+                # the same products): the generator moves for V1 and V3 (code & 1), the
+                # discriminator for V2 and V3 (code >> 1)
+                cg, cd = codes & 1, codes >> 1
+                X_new = v(X)
+                X_new[:, :n] *= cg[:, None]
+                X_new[:, n:] *= cd[:, None]
+                X_new *= eta
+                X_new += X
+                S_new = None
             else:
-                X_new, S_new = opt.move(X, S, v(X) * M, eta, ofns, M)
+                M = masks[codes]
+                cg = cd = None
+                if opt is None:
+                    X_new, S_new = X + eta * (v(X) * M), None
+                else:
+                    X_new, S_new = opt.move(X, S, v(X) * M, eta, ofns, M)
             if fast:
                 dn = dist(X_new)
                 if np.all(dn <= max_distance) and (bound_finite or not np.any(dn == np.inf)):
@@ -814,8 +820,8 @@ def simulate_many(game, runner: Union[str, Any], eta: float, X0: np.ndarray, ste
                     below = dn < FIRST_BELOW
                     if below.any():
                         first[below & (first < 0)] = k + 1
-                    moved_g += codes & 1
-                    moved_d += codes >> 1
+                    moved_g += codes & 1 if cg is None else cg
+                    moved_d += codes >> 1 if cd is None else cd
                     k_fast += 1
                     continue
                 fast = False  # a start stops here: this and later steps by the general path
