@@ -47,10 +47,11 @@ hold; `2` bad input (one line on stderr); `3` inconclusive (a solver failed, a c
 decide). Per command: `analyze`, `simulate` and `sweep` exit 0 when the report is produced;
 `analyze --fail-on VERDICTS` (comma-separated `converges`, `neutral`, `unbounded`, `diverges`)
 exits 1 when some method's verdict is one of them, e.g. `--fail-on diverges,unbounded` in CI.
-`check-oracle` exits 0 on `pass`, 1 on `fail`. `claims` exits 0 unless `--fail-on VERDICTS`
+`check-oracle` exits 0 on `pass`, 1 on `fail`, 3 on `inconclusive` (nothing failed, but the
+exact `potential` check could not decide). `claims` exits 0 unless `--fail-on VERDICTS`
 names a verdict some claim ended in (then 1); `claims --mutants` exits 1 when a mutant was not
-caught. `certify` is meant to exit 0 certified, 1 not certified, 3 inconclusive (its command
-still exits 0 after printing the result while its certificate ladder is being reworked).
+caught. `certify` exits 0 certified, 1 not certified, 3 inconclusive (a solver failure, or
+matrices above the search's limits: `solver_status` is then `size limit`).
 
 **Verdicts.** A map's verdict is `converges` (spectral radius < 1), `neutral` (eigenvalues on
 the unit circle, each with as many eigenvectors as its multiplicity: bounded, not convergent),
@@ -68,9 +69,10 @@ and validates against the committed schema `stabcheck/schemas/<kind>.json`
 (`stabcheck.jsonout.validate(doc)`). Non-finite numbers are the strings `"inf"`, `"-inf"` and
 `"nan"` (an infinite phase factor is `"inf"`); `null` means "no value". Wall-clock times are
 `wall_s` (seconds) everywhere (`sweep`: `timing.setup.wall_s`, `timing.evaluate.wall_s`;
-`check-oracle`: `wall_s`, `search.wall_s`). Exactly known numbers carry their exact form next
-to the float: `"stable_eta": {"max": 4.0, "max_exact": "4", "exact": true}`. The Python API's
-`to_json()` uses the same encoding (`stabcheck.jsonout`).
+`check-oracle`: `wall_s`, `search.wall_s`; `certify`: `wall_s`, `solve_wall_s`,
+`exact_wall_s`). Exactly known numbers carry their exact form next to the float: `"stable_eta":
+{"max": 4.0, "max_exact": "4", "exact": true}`. The Python API's `to_json()` uses the same
+encoding (`stabcheck.jsonout`).
 
 **Tables** are drawn with `rich`, plain text without colour.
 """

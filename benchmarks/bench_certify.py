@@ -71,7 +71,7 @@ def main() -> None:
             res, c, w = _timed(lambda: common_quadratic(As, solver=a.solver))
             cpu.append(c)
             wall.append(w)
-            exact.append(res.exact_time_s)
+            exact.append(res.exact_wall_s)
             if n <= a.today_max:
                 ladder.stein_candidate = lambda *x, **k: None
                 ladder.balance_exponents = lambda *x, **k: None

@@ -38,8 +38,9 @@ candidate, default ``H = ||x - x*||^2 / 2``, never increases by more than ``rtol
 relative), ``never_v3`` (only for oracles that declare ``never_v3 = True``), ``convention``
 (invariance under ``psi -> -psi``), ``converges`` (opt-in: ``d_N <= 1e-6 d_0``),
 ``linearization``, ``potential`` and ``certificate``. The verdict is ``fail`` when a fuzzed
-property fails or the exact candidate check finds a growing state; a certificate search that
-finds nothing is not a failure (it proves nothing either way).
+property fails or the exact candidate check finds a growing state; ``inconclusive`` when none
+failed but the exact candidate check (``potential``) could not decide; ``pass`` otherwise. A
+certificate search that finds nothing is not a failure (it proves nothing either way).
 """
 
 from __future__ import annotations
@@ -735,9 +736,12 @@ def check_oracle(spec: str, *, system: str = "dirac", loss: Optional[str] = "wga
         results += [_skipped(p, "not checked with --optimizer (a statement about plain steps)")
                     for p in props if p not in FUZZED]
     failed = [r for r in results if r["holds"] is False and r.get("counts_for_verdict", True)]
+    # a checked property that could not be decided (the exact potential check was inconclusive);
+    # the certificate search is informational: finding none proves nothing either way
+    undecided = [r for r in results if r["status"] == "inconclusive" and r["name"] != "certificate"]
     report = {
         "oracle": spec,
-        "verdict": "fail" if failed else "pass",
+        "verdict": "fail" if failed else ("inconclusive" if undecided else "pass"),
         "system": game.describe(),
         "convention": {"game": game.convention, "oracle": getattr(orc, "convention", None), "convert": conv_used,
                        "note": note},

@@ -60,7 +60,7 @@ def check_candidate(P: Any, modes: Sequence[Any], regions: Optional[Sequence[Seq
 
     Returns
     -------
-    CertificateResult (``kind="candidate"``, ``strict=False``): ``certified`` when ``P > 0``
+    CertificateResult (``dynamics="candidate"``, ``strict=False``): ``certified`` when ``P > 0``
     and every mode provably does not increase ``V`` on its region; ``not certified`` with an
     exact counterexample (``counterexample = {"mode", "x", "x_exact", "growth_ratio", "eta"}``)
     when some step increases ``V``; otherwise ``inconclusive``.
@@ -77,7 +77,7 @@ def check_candidate(P: Any, modes: Sequence[Any], regions: Optional[Sequence[Seq
     Pr = ex.to_fraction_matrix(P)
     if not ex.is_exactly_symmetric(Pr):
         raise BadInput("candidate P must be symmetric")
-    res = CertificateResult(status="inconclusive", strict=False, solver=solver, kind="candidate",
+    res = CertificateResult(status="inconclusive", strict=False, solver=solver, dynamics="candidate",
                             solver_tolerance=SOLVER_TOL[solver], solver_status="not needed")
     res.P = Pf.tolist()
     res.P_exact = [[str(v) for v in r] for r in Pr]
@@ -148,7 +148,7 @@ def check_candidate(P: Any, modes: Sequence[Any], regions: Optional[Sequence[Seq
     else:
         res.statement = ("Inconclusive: no growing state was found, but the decrease could not be proven "
                          "exactly for every mode.")
-    res.time_s = time.perf_counter() - t0
+    res.wall_s = time.perf_counter() - t0
     return res
 
 

@@ -82,6 +82,11 @@ class CertificateResult:
     solver, solver_status : str
     statement : str
         One sentence: what was proven (or why not).
+    dynamics : str
+        What was certified: ``discrete``, ``continuous``, ``switched``, ``lifted (k=K)``,
+        ``piecewise``, ``candidate`` (the JSON key ``dynamics``; ``kind`` is the document's).
+    wall_s, solve_wall_s, exact_wall_s : float
+        Wall-clock seconds: in all, in the solver, in the exact check.
     """
 
     status: str
@@ -92,10 +97,10 @@ class CertificateResult:
     solver: str = "CLARABEL"
     solver_status: str = "not run"
     statement: str = ""
-    kind: str = "discrete"
-    time_s: float = 0.0
-    solve_time_s: float = 0.0
-    exact_time_s: float = 0.0
+    dynamics: str = "discrete"
+    wall_s: float = 0.0
+    solve_wall_s: float = 0.0
+    exact_wall_s: float = 0.0
     solver_tolerance: Optional[float] = None
     max_violation: Optional[float] = None
     counterexample: Optional[dict] = None
@@ -113,8 +118,8 @@ class CertificateResult:
             "status": self.status, "strict": self.strict, "P": self.P, "margin": self.margin,
             "exact_check": self.exact_check, "solver": self.solver,
             "solver_status": self.solver_status, "statement": self.statement,
-            "kind": self.kind, "time_s": self.time_s, "solve_time_s": self.solve_time_s,
-            "exact_time_s": self.exact_time_s, "solver_tolerance": self.solver_tolerance,
+            "dynamics": self.dynamics, "wall_s": self.wall_s, "solve_wall_s": self.solve_wall_s,
+            "exact_wall_s": self.exact_wall_s, "solver_tolerance": self.solver_tolerance,
             "max_violation": self.max_violation, "counterexample": self.counterexample,
             "evidence": self.evidence,
         }
@@ -193,8 +198,8 @@ def _stats(prob: Any) -> dict:
     """cvxpy's split of the time: compilation (canonicalization) vs the solver itself."""
     out = {}
     try:
-        out["compile_s"] = prob.compilation_time
-        out["solver_s"] = prob.solver_stats.solve_time if prob.solver_stats else None
+        out["compile_wall_s"] = prob.compilation_time
+        out["solver_wall_s"] = prob.solver_stats.solve_time if prob.solver_stats else None
         out["iterations"] = prob.solver_stats.num_iters if prob.solver_stats else None
     except Exception:  # noqa: BLE001 - stats are informative only
         pass
@@ -556,7 +561,7 @@ def _accept(res: CertificateResult, P: list, m: Fraction, e: Optional[list], A_f
     if mo <= 0:
         return False
     ok, viol, details = exact_check(Po, A_fracs, continuous=continuous, strict=True, margin=mo)
-    res.exact_time_s += time.perf_counter() - t0
+    res.exact_wall_s += time.perf_counter() - t0
     res.extras.setdefault("tried", []).append({"rung": rung, "passed": bool(ok)})
     if not ok:
         res.max_violation = viol if res.max_violation is None else min(res.max_violation, viol)
@@ -607,7 +612,7 @@ def _strict_ladder(res: CertificateResult, As: Sequence[np.ndarray], A_fracs: Se
     else:
         t0 = time.perf_counter()
         Pf = stein_candidate(Ab, continuous)
-        res.extras["stein_s"] = time.perf_counter() - t0
+        res.extras["stein_wall_s"] = time.perf_counter() - t0
         if Pf is not None:
             how = ("Stein equation P - sum A_i^T P A_i = I" if not continuous
                    else "Lyapunov equation of sum A_i") + " (float64, rationalized)"
@@ -626,8 +631,8 @@ def _strict_ladder(res: CertificateResult, As: Sequence[np.ndarray], A_fracs: Se
     stats = {}
     for rung, slv, opts in rungs:
         Pf, status, secs, err = sdp_common_quadratic(Ab, continuous=continuous, strict=True, solver=slv, options=opts)
-        res.solve_time_s += secs
-        stats[rung] = dict(getattr(sdp_common_quadratic, "last_stats", {}), status=status, seconds=secs)
+        res.solve_wall_s += secs
+        stats[rung] = dict(getattr(sdp_common_quadratic, "last_stats", {}), status=status, wall_s=secs)
         res.extras["solver_stats"] = stats
         last = (Pf, status, err, slv)
         if Pf is None:
@@ -693,8 +698,8 @@ def _try_blocks(res: CertificateResult, As, A_fracs, *, continuous: bool, solver
         mb = Fraction(r.margin)
         margin = mb if margin is None else min(margin, mb)
         info.append({"size": len(idx), "rung": r.extras.get("rung")})
-        res.solve_time_s += r.solve_time_s
-        res.exact_time_s += r.exact_time_s
+        res.solve_wall_s += r.solve_wall_s
+        res.exact_wall_s += r.exact_wall_s
     if _accept(res, P, margin, None, A_fracs, continuous, what, "block-diagonal",
                f"{len(blocks)} blocks of a shared block-diagonal structure, each certified on its own", len(As),
                asked_strict):
@@ -708,7 +713,7 @@ def _try_blocks(res: CertificateResult, As, A_fracs, *, continuous: bool, solver
 
 
 def certify_maps(As: Sequence[np.ndarray], A_fracs: Sequence[list], *, continuous: bool = False,
-                 strict: bool = True, solver: str = "CLARABEL", kind: str = "discrete",
+                 strict: bool = True, solver: str = "CLARABEL", dynamics: str = "discrete",
                  what: str = "x_{k+1} = A x_k") -> CertificateResult:
     """Common quadratic certificate for every map in ``As`` (exact maps ``A_fracs``).
 
@@ -720,7 +725,7 @@ def certify_maps(As: Sequence[np.ndarray], A_fracs: Sequence[list], *, continuou
     """
     solver = check_solver(solver)
     t_start = time.perf_counter()
-    res = CertificateResult(status="inconclusive", strict=strict, solver=solver, kind=kind,
+    res = CertificateResult(status="inconclusive", strict=strict, solver=solver, dynamics=dynamics,
                             solver_tolerance=SOLVER_TOL[solver])
     res.evidence = spectral_evidence(As, continuous)
     last = _strict_ladder(res, As, A_fracs, continuous=continuous, solver=solver, what=what, asked_strict=strict)
@@ -735,16 +740,16 @@ def certify_maps(As: Sequence[np.ndarray], A_fracs: Sequence[list], *, continuou
             return _done(res, t_start)
         Pf, status, secs, err = sdp_common_quadratic(As, continuous=continuous, strict=False, solver=solver)
         slv = solver
-        res.solve_time_s += secs
+        res.solve_wall_s += secs
         res.extras.setdefault("solver_stats", {})["sdp-nonstrict"] = dict(
-            getattr(sdp_common_quadratic, "last_stats", {}), status=status, seconds=secs)
+            getattr(sdp_common_quadratic, "last_stats", {}), status=status, wall_s=secs)
         if Pf is not None:
             t1 = time.perf_counter()
             Pn = Pf / float(np.linalg.eigvalsh(Pf).max())
             m = normalized_margin(Pn, As, continuous, False)
             Pr = ex.rationalize(Pn)
             ok, viol, details = exact_check(Pr, A_fracs, continuous=continuous, strict=False, margin=m)
-            res.exact_time_s += time.perf_counter() - t1
+            res.exact_wall_s += time.perf_counter() - t1
             res.extras.setdefault("tried", []).append({"rung": "sdp-nonstrict", "passed": bool(ok)})
             if ok:
                 res.extras["checks"] = details
@@ -795,7 +800,7 @@ def certify_maps(As: Sequence[np.ndarray], A_fracs: Sequence[list], *, continuou
 
 def _done(res: CertificateResult, t_start: float) -> CertificateResult:
     res.extras.pop("_last_failed", None)
-    res.time_s = time.perf_counter() - t_start
+    res.wall_s = time.perf_counter() - t_start
     return res
 
 
@@ -835,12 +840,12 @@ def _try_neutral_split(res: CertificateResult, As, A_fracs, continuous: bool, wh
     except Exception:  # noqa: BLE001 - a failed candidate proves nothing either way
         P = None
     if P is None:
-        res.exact_time_s += time.perf_counter() - t0
+        res.exact_wall_s += time.perf_counter() - t0
         return
     Pf = np.array([[float(v) for v in r] for r in P])
     m = dyadic_floor(0.5 * float(np.linalg.eigvalsh(Pf).min()), bits=20)
     ok, viol, details = exact_check(P, A_fracs, continuous=continuous, strict=False, margin=m)
-    res.exact_time_s += time.perf_counter() - t0
+    res.exact_wall_s += time.perf_counter() - t0
     res.extras.setdefault("tried", []).append({"rung": "neutral-split", "passed": bool(ok and m > 0)})
     if ok and m > 0:
         res.extras["checks"] = details
@@ -861,7 +866,7 @@ def _try_conserved(res: CertificateResult, As, A_fracs, continuous: bool, solver
     Pf = np.array([[float(v) for v in r] for r in P])
     m = dyadic_floor(0.5 * float(np.linalg.eigvalsh(Pf).min()))
     ok, viol, details = exact_check(P, A_fracs, continuous=continuous, strict=False, margin=m)
-    res.exact_time_s += time.perf_counter() - t0
+    res.exact_wall_s += time.perf_counter() - t0
     if ok and m > 0:
         res.extras["checks"] = details
         res.extras["method"] = "exact conserved quadratic form (A^T P A = P solved over the rationals)"
@@ -1029,6 +1034,6 @@ def certify_linear(A: Any, A_exact: Any = None, *, solver: str = "CLARABEL", str
         note = "float64 A at its exact binary value (A_exact has irrational entries)"
     what = "dx/dt = A x" if continuous else "x_{k+1} = A x_k"
     res = certify_maps([Af], [F], continuous=continuous, strict=strict, solver=solver,
-                       kind="continuous" if continuous else "discrete", what=what)
+                       dynamics="continuous" if continuous else "discrete", what=what)
     res.extras["exact_matrix"] = note
     return res

@@ -141,7 +141,7 @@ def piecewise_certificate(modes: Sequence[Any], regions: Sequence[Sequence[Any]]
     t_start = time.perf_counter()
     names, mats, fr, Ss, Ss_fr = parse_model(modes, regions)
     n, m = mats[0].shape[0], len(mats)
-    res = CertificateResult(status="inconclusive", strict=strict, solver=solver, kind="piecewise",
+    res = CertificateResult(status="inconclusive", strict=strict, solver=solver, dynamics="piecewise",
                             solver_tolerance=SOLVER_TOL[solver])
     res.extras["modes"] = names
     P = [cp.Variable((n, n), symmetric=True) for _ in range(m)]
@@ -161,7 +161,7 @@ def piecewise_certificate(modes: Sequence[Any], regions: Sequence[Sequence[Any]]
     prob = cp.Problem(cp.Minimize(t), cons)
     status, secs, err = solve_problem(prob, solver)
     res.solver_status = status if err is None else f"{status}: {err}"
-    res.solve_time_s = secs
+    res.solve_wall_s = secs
     # evidence from simulation (always: it is cheap)
     sim = _simulation_evidence(mats, Ss, n, sim_steps, sim_starts)
     res.extras["simulation"] = sim
@@ -176,12 +176,12 @@ def piecewise_certificate(modes: Sequence[Any], regions: Sequence[Sequence[Any]]
                 f"10^{sim['max_log10_growth']:.2f} (evidence, not proof)")
         res.statement = (f"No {sense} piecewise-quadratic certificate of this form: the S-procedure SDP is "
                          f"{status.replace('_', ' ')}{tail}.")
-        res.time_s = time.perf_counter() - t_start
+        res.wall_s = time.perf_counter() - t_start
         return res
     if P[0].value is None or status not in ("optimal", "optimal_inaccurate"):
         res.statement = (f"Inconclusive: solver {solver} returned status {status!r}"
                          f"{' (' + err + ')' if err else ''}; nothing is proven.")
-        res.time_s = time.perf_counter() - t_start
+        res.wall_s = time.perf_counter() - t_start
         return res
     t1 = time.perf_counter()
     scale = max(float(np.linalg.eigvalsh((Pi.value + Pi.value.T) / 2).max()) for Pi in P)
@@ -210,7 +210,7 @@ def piecewise_certificate(modes: Sequence[Any], regions: Sequence[Sequence[Any]]
             first = (viol, details, Pr)
     if not ok:
         viol, details, Pr = first
-    res.exact_time_s = time.perf_counter() - t1
+    res.exact_wall_s = time.perf_counter() - t1
     res.extras["checks"] = details
     res.extras["P_pieces"] = [[[float(v) for v in r] for r in Pi] for Pi in Pr]
     if ok and mgn > 0:
@@ -229,7 +229,7 @@ def piecewise_certificate(modes: Sequence[Any], regions: Sequence[Sequence[Any]]
         res.max_violation = viol
         res.statement = (f"Not certified: the {sense} {solver} solution ({status}) failed the exact rational "
                          f"check (largest violation {viol:.3g}); nothing is proven.")
-    res.time_s = time.perf_counter() - t_start
+    res.wall_s = time.perf_counter() - t_start
     return res
 
 

@@ -55,7 +55,7 @@ def common_quadratic(As: Sequence[Any], As_exact: Optional[Sequence[Any]] = None
     mats, fr = _prepare(As, As_exact)
     what = "mode of dx/dt = A_i x" if continuous else "mode of x_{k+1} = A_i x_k"
     return certify_maps(mats, fr, continuous=continuous, strict=strict, solver=solver,
-                        kind="switched", what=what)
+                        dynamics="switched", what=what)
 
 
 def words(m: int, k: int):
@@ -97,14 +97,14 @@ class JSRBounds:
     max_length: int
     solver: str
     solver_status: str
-    time_s: float
+    wall_s: float
     words_checked: int = 0
     extras: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"lower": self.lower, "lower_word": self.lower_word, "upper": self.upper,
                 "upper_exact": self.upper_exact, "upper_P": self.upper_P, "max_length": self.max_length,
-                "solver": self.solver, "solver_status": self.solver_status, "time_s": self.time_s,
+                "solver": self.solver, "solver_status": self.solver_status, "wall_s": self.wall_s,
                 "words_checked": self.words_checked, **self.extras}
 
 
@@ -205,7 +205,7 @@ def jsr_bounds(As: Sequence[Any], As_exact: Optional[Sequence[Any]] = None, *, m
         upper = hi
     return JSRBounds(lower=lo, lower_word=lo_w, upper=upper, upper_exact=exact_ok, upper_P=Pout,
                      max_length=max_length, solver=solver, solver_status=status,
-                     time_s=time.perf_counter() - t0, words_checked=count)
+                     wall_s=time.perf_counter() - t0, words_checked=count)
 
 
 def lifted_certificate(As: Sequence[Any], k: int, As_exact: Optional[Sequence[Any]] = None, *,
@@ -226,7 +226,7 @@ def lifted_certificate(As: Sequence[Any], k: int, As_exact: Optional[Sequence[An
     ws = list(words(m, k))
     prods = [product(mats, w) for w in ws]
     prods_fr = [exact_product(fr, w) for w in ws]
-    res = certify_maps(prods, prods_fr, strict=strict, solver=solver, kind=f"lifted (k={k})",
+    res = certify_maps(prods, prods_fr, strict=strict, solver=solver, dynamics=f"lifted (k={k})",
                        what=f"{k}-step product A_w (all {len(ws)} words)")
     res.extras["lift"] = k
     res.extras["products"] = len(ws)

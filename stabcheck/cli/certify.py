@@ -98,12 +98,17 @@ def _depth(x) -> int:
 MAX_MATRIX_SIZE = 128
 
 
+class SizeLimit(Exception):
+    """Valid input above the search's size limits: the result is ``inconclusive`` (exit 3), not
+    bad input; the message names the limit."""
+
+
 def _check_size(path, n: int, k: int) -> None:
     if n > MAX_MATRIX_SIZE:
-        raise BadInput(f"{path}: {n}x{n} matrices are above the limit of {MAX_MATRIX_SIZE}x{MAX_MATRIX_SIZE} "
-                       "for the certificate search")
+        raise SizeLimit(f"{path}: {n}x{n} matrices are above the limit of {MAX_MATRIX_SIZE}x{MAX_MATRIX_SIZE} "
+                        "for the certificate search")
     if k > 64:
-        raise BadInput(f"{path}: {k} matrices is above the limit of 64 modes")
+        raise SizeLimit(f"{path}: {k} matrices is above the limit of 64 modes")
 
 
 def load_matrices(path_str: str):
@@ -230,18 +235,42 @@ def _engine_model(args):
 
 
 def run(args) -> int:
+    """Exit status: 0 certified, 1 not certified, 3 inconclusive (a solver failed, a size limit,
+    undecided); bad input raises :class:`BadInput` (2)."""
+    from stabcheck.cli.common import EXIT_FAILS, EXIT_HOLDS, EXIT_INCONCLUSIVE
     from stabcheck.progress import Progress, progress_wanted
 
     with Progress("certify", unit="phases", enabled=progress_wanted(args)) as bar:
-        return _run(args, bar)
+        status = _run(args, bar)
+    return {"certified": EXIT_HOLDS, "not certified": EXIT_FAILS}.get(status, EXIT_INCONCLUSIVE)
 
 
-def _run(args, bar) -> int:
-
-    from stabcheck import certify as C
-    from stabcheck.certify.lyapunov import check_solver
+def _run(args, bar) -> str:
+    from stabcheck.certify.lyapunov import CertificateResult, check_solver
 
     solver = check_solver(args.solver)
+    try:
+        res, extra = _search(args, bar, solver)
+    except SizeLimit as exc:
+        res = CertificateResult(status="inconclusive", strict=not args.nonstrict, solver=solver,
+                                solver_status="size limit", dynamics="continuous" if args.continuous else "discrete",
+                                statement=f"inconclusive: the search was not attempted ({exc})")
+        extra = {"input": args.matrices or args.candidate or "?"}
+    bar.close()
+    out = res.to_json()
+    out.update(extra)
+    if args.json:
+        from stabcheck.cli.common import emit_json
+
+        emit_json(out, kind="certify")
+    else:
+        _human(out, res)
+    return res.status
+
+
+def _search(args, bar, solver):
+    from stabcheck import certify as C
+
     if (args.matrices is None) == (args.system is None):
         raise BadInput("give exactly one of --matrices FILE or --system NAME")
     if args.matrices is not None and (args.method or args.oracle or args.loss or args.reg):
@@ -284,23 +313,16 @@ def _run(args, bar) -> int:
     if len(mats) > 1 and regions is None and args.candidate is None:
         bar(1, 2, f"JSR bounds (products up to length {args.jsr_length})")
         extra["jsr"] = C.jsr_bounds(mats, exact, max_length=args.jsr_length, solver=solver).to_json()
-    bar.close()
-    out = res.to_json()
-    out.update(extra)
-    if args.json:
-        print(json.dumps(out, indent=2, default=str))
-    else:
-        _human(out, res)
-    return 0
+    return res, extra
 
 
 def _human(out: dict, res) -> None:
     print(res.statement)
     print(f"  input:   {out['input']}")
-    print(f"  status:  {res.status} ({'strict' if res.strict else 'non-strict'}, {res.kind}); "
+    print(f"  status:  {res.status} ({'strict' if res.strict else 'non-strict'}, {res.dynamics}); "
           f"exact check: {'passed' if res.exact_check else 'not passed'}")
-    print(f"  solver:  {res.solver} ({res.solver_status}), {res.time_s:.3f} s "
-          f"(solve {res.solve_time_s:.3f} s, exact check {res.exact_time_s:.3f} s)")
+    print(f"  solver:  {res.solver} ({res.solver_status}), {res.wall_s:.3f} s "
+          f"(solve {res.solve_wall_s:.3f} s, exact check {res.exact_wall_s:.3f} s)")
     if "rung" in out:
         print(f"  rung:    {out['rung'] or 'none answered'}"
               + (f" ({out['method']})" if out.get("method") and out.get("rung") else ""))

@@ -5,7 +5,8 @@ Examples::
     stabcheck check-oracle mypkg.oracles:MyOracle --system dirac --loss wgan
     stabcheck check-oracle dirac --loss wgan --eta-range 1e-3,0.5 --max-examples 500 --seed 1 --json
 
-Exit status: 0 when every property holds, 1 when one fails, 2 on bad input. See
+Exit status: 0 when every property holds, 1 when one fails, 3 when none failed but one could not
+be decided (verdict ``inconclusive``), 2 on bad input. See
 docs/testing.md for the properties, the JSON report and an example.
 """
 
@@ -134,4 +135,6 @@ def _run(args) -> int:
         write_json_report(report, args.json, kind="check-oracle")
     if args.json != "-":
         print(format_report(report))
-    return 1 if report["verdict"] == "fail" else 0
+    from stabcheck.cli.common import EXIT_FAILS, EXIT_HOLDS, EXIT_INCONCLUSIVE
+
+    return {"pass": EXIT_HOLDS, "fail": EXIT_FAILS}.get(report["verdict"], EXIT_INCONCLUSIVE)

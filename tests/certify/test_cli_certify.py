@@ -73,7 +73,7 @@ def test_engine_path(capsys):
                       "--eta", "0.1", "--json")
     assert rc == 0 and json.loads(out)["status"] == "certified"
     rc, out, _ = _run(capsys, "--system", "dirac", "--loss", "wgan", "--method", "sim", "--eta", "0.1")
-    assert rc == 0 and out.startswith("No strict quadratic certificate")
+    assert rc == 1 and out.startswith("No strict quadratic certificate")
 
 
 @pytest.mark.parametrize("argv,needle", [

@@ -26,7 +26,7 @@ def test_common_quadratic_for_contractions_in_a_common_norm():
         Q = rng.standard_normal((n, n))
         As.append(Ti @ (0.9 * Q / np.linalg.norm(Q, 2)) @ T)
     res = common_quadratic(As)
-    assert res.status == "certified" and res.exact_check and res.kind == "switched"
+    assert res.status == "certified" and res.exact_check and res.dynamics == "switched"
     P = np.array(res.P)
     for A in As:
         assert np.linalg.eigvalsh(A.T @ P @ A - P).max() < 0

@@ -59,3 +59,27 @@ def test_bad_input_exits_2(argv, msg, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert msg in err and err.count("\n") == 1
+
+
+def test_undecided_potential_check_is_inconclusive_with_status_3(monkeypatch, capsys):
+    # the exact candidate check cannot decide (as when the S-procedure's solver fails): nothing
+    # failed, so the verdict is neither pass nor fail
+    import stabcheck.certify as C
+    from stabcheck.certify.lyapunov import CertificateResult
+    from stabcheck.jsonout import validate
+
+    calls = []
+
+    def undecided(P, modes, regions=None, **kw):
+        calls.append(kw.get("eta"))
+        return CertificateResult(status="inconclusive", strict=False, dynamics="candidate",
+                                 statement="the solver failed")
+
+    monkeypatch.setattr(C, "check_candidate", undecided)
+    rc = main(["check-oracle", "alt", "--loss", "wgan", "--properties", "potential", "--no-compare", "--json", *FAST])
+    rep = json.loads(capsys.readouterr().out)
+    assert calls, "the potential check did not run"
+    (pot,) = [p for p in rep["properties"] if p["name"] == "potential"]
+    assert pot["status"] == "inconclusive" and pot["holds"] is None
+    assert rep["verdict"] == "inconclusive" and rc == 3
+    validate(rep)

@@ -39,11 +39,44 @@ def test_command_json_validates_against_its_committed_schema(kind, capsys):
         validate(bad)
 
 
+D = ["--system", "dirac", "--eta", "0.1", "--method", "sim"]
+CERTIFY = [  # (argv, exit status, status): 0 certified, 1 not certified, 3 inconclusive
+    (["--loss", "bce", "--reg", "r1:gamma=1", *D], 0, "certified"),
+    (["--loss", "wgan", *D], 1, "not certified"),  # Sim-GDA on the WGAN Dirac-GAN diverges
+    (["--matrices", "{p}/big.json"], 3, "inconclusive"),  # 200x200: above the search's size limit
+]
+
+
+@pytest.mark.parametrize("argv,code,status", CERTIFY, ids=["certified", "not-certified", "size-limit"])
+def test_certify_json_validates_and_exit_status_follows_the_convention(argv, code, status, capsys, tmp_path):
+    import numpy as np
+
+    (tmp_path / "big.json").write_text(json.dumps(np.eye(200).tolist()))
+    rc = main(["certify", *[a.replace("{p}", str(tmp_path)) for a in argv], "--json", "--no-progress"])
+    cap = capsys.readouterr()
+    assert rc == code, cap.err
+    doc = json.loads(cap.out)
+    assert list(doc)[:2] == ["schema_version", "kind"]
+    assert doc["schema_version"] == SCHEMA_VERSION and doc["kind"] == "certify"
+    assert doc["status"] == status and doc["dynamics"] == "discrete"
+    assert doc["wall_s"] >= 0 and doc["solve_wall_s"] >= 0 and doc["exact_wall_s"] >= 0
+    assert not {"time_s", "solve_time_s", "exact_time_s"} & set(doc)
+    validate(doc)
+    if status == "inconclusive":
+        assert doc["solver_status"] == "size limit" and "limit of 128x128" in doc["statement"]
+    # the text report exits the same way
+    assert main(["certify", *[a.replace("{p}", str(tmp_path)) for a in argv], "--no-progress"]) == code
+    assert capsys.readouterr().out.split("\n")[0] == doc["statement"]
+    with pytest.raises(jsonschema.ValidationError):  # the old timing key is refused
+        validate(dict(doc, time_s=0.1))
+
+
 def test_api_certify_json_validates():
     import numpy as np
 
     doc = json.loads(stabcheck.certify(matrices=np.array([[0.5, 0.0], [0.0, 0.25]])).to_json())
     validate(doc, "certify")
+    assert doc["kind"] == "certify" and doc["dynamics"] == "discrete" and doc["wall_s"] >= 0
 
 
 def test_non_finite_exact_and_timing_encoding(capsys):
