@@ -245,9 +245,9 @@ def format_report(rep: dict) -> str:
                      "-" if r["sup_ratio"] is None else f"{r['sup_ratio']:.4g}",
                      "-" if ch is None else f"{ch['V1']}/{ch['V2']}/{ch['V3']}",
                      r["stopped"] or "-"])
-    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]
-    lines = [head, "  ".join(c.ljust(w) for c, w in zip(cols, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in rows]
+    from stabcheck.tables import text_table
+
+    lines = [head, text_table(cols, rows, justify=("left",) + ("right",) * 5 + ("left", "left"))]
     if any(r.get("conversion") for r in rep["runs"]):
         lines.append("[a->b]: the oracle saw the state converted from convention a to b (psi -> -psi)")
     return "\n".join(lines)

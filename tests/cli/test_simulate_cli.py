@@ -59,6 +59,13 @@ def test_human_output(capsys):
     assert main([*BASE, "--convention", "thesis", "--compare", "sim,dirac", "--steps", "100"]) == 0
     out = capsys.readouterr().out
     assert "thesis convention" in out and "sim" in out and "dirac" in out and "V1/V2/V3" in out
+    # the table is stabcheck.tables.text_table's: header, a rule, one row per run, numbers right-aligned
+    lines = out.splitlines()
+    header, rule, rows = lines[1], lines[2], lines[3:5]
+    assert header.split()[:3] == ["run", "steps", "final"] and set(rule) == {"-"} and len(rule) >= len(header)
+    assert [r.split()[0] for r in rows] == ["sim", "dirac"]
+    end = header.index("steps") + len("steps")
+    assert all(r[:end].rstrip().endswith("100") and r[end:end + 1] == " " for r in rows)
 
 
 @pytest.mark.parametrize("args,msg", [
