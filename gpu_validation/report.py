@@ -300,18 +300,24 @@ def figures(records: list[dict], runs_dir, fig_dir: Path, gan: str = "bce",
                         ax.set_title(f"{s} it", fontsize=8)
                 if j == 0:
                     ax.set_ylabel(methods.label(m), fontsize=7)
-        fig.suptitle(f"{gan} on {d}: generated (blue) vs real (red)", fontsize=9)
+        fig.suptitle(f"{gan} on {d}, seed {int(rows[0][1]['config']['seed'])}: generated (blue) vs real (red)",
+                     fontsize=10)
         fig.tight_layout()
         path = fig_dir / f"validation_samples_{gan}_{d}.png"
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=90)
+            fig.savefig(tmp, dpi=90, bbox_inches="tight")
         plt.close(fig)
         out.append(path.name)
-    # metric curves: median over GAN classes per method, one panel per data set
+    # metric curves: median (and interquartile band) over GAN classes and seeds per method, one
+    # panel per data set, two panels a row so that the text is readable at page width
     ds = sorted({r["config"]["dataset"] for r in records if r["resolved"]["data_kind"] == "2d"})
     if ds:
-        fig, axes = plt.subplots(1, len(ds), figsize=(3.2 * len(ds), 2.8), squeeze=False)
-        for ax, d in zip(axes[0], ds):
+        ncol = min(2, len(ds))
+        nrow = -(-len(ds) // ncol)
+        seeds = sorted({int(r["config"]["seed"]) for r in records})
+        fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.6 * nrow), squeeze=False)
+        for k, d in enumerate(ds):
+            ax = axes[k // ncol][k % ncol]
             for m in ms:
                 curves = defaultdict(list)
                 for r in records:
@@ -321,17 +327,28 @@ def figures(records: list[dict], runs_dir, fig_dir: Path, gan: str = "bce",
                                 curves[c["step"]].append(c["w1"])
                 if curves:
                     st = sorted(curves)
-                    ax.plot(st, [np.median(curves[s]) for s in st], marker="o", ms=3, label=methods.label(m))
-            ax.set_title(d, fontsize=9)
-            ax.set_xlabel("iteration", fontsize=8)
+                    line, = ax.plot(st, [np.median(curves[s]) for s in st], marker="o", ms=4, lw=1.6,
+                                    label=methods.label(m))
+                    ax.fill_between(st, [np.percentile(curves[s], 25) for s in st],
+                                    [np.percentile(curves[s], 75) for s in st], color=line.get_color(), alpha=0.12)
+            ax.set_title(d, fontsize=11)
+            ax.set_xlabel("iteration (oracle decisions)", fontsize=10)
+            ax.set_ylabel("W1 to the data (log scale)", fontsize=10)
             ax.set_yscale("log")
-        axes[0][0].set_ylabel("median W1 over GAN classes", fontsize=8)
-        if axes[0][0].get_legend_handles_labels()[0]:
-            axes[0][0].legend(fontsize=6)
-        fig.tight_layout()
+            ax.tick_params(labelsize=9)
+            ax.grid(True, which="both", alpha=0.25)
+        for k in range(len(ds), nrow * ncol):
+            axes[k // ncol][k % ncol].set_visible(False)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=10, frameon=False,
+                       bbox_to_anchor=(0.5, 1.0))
+        fig.suptitle(f"W1 during training: median over GAN classes and seeds {seeds} (band: interquartile range)",
+                     fontsize=11, y=1.04)
+        fig.tight_layout(rect=(0, 0, 1, 0.96))
         path = fig_dir / "validation_w1_curves.png"
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=90)
+            fig.savefig(tmp, dpi=100, bbox_inches="tight")
         plt.close(fig)
         out.append(path.name)
     return out

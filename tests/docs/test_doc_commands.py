@@ -49,6 +49,8 @@ NOT_RUN = {
     "--markdown docs/validation.md": "regenerates a committed report from the full grid's records",
     "--profile cpu": "the full CPU-profile grid (hours); the same command at the test profile runs in tests/gpu_validation",
     "runs/validation_cpu": "reads the records of the full CPU-profile grid",
+    "--profile paper": "the thesis's 30,000-iteration grid (hours per seed; docs/validation.md is its report)",
+    "validation_runs/paper": "reads or extends the committed paper-profile grid",
 }
 
 #: documented commands whose documented result is a non-zero exit status (the doc says so)
