@@ -5,10 +5,12 @@ Figures written (``--outdir``, default docs/figures/): ``validation_samples_bce_
 ``validation_samples_bce_line.png`` (generated samples over iterations, like the thesis's
 Figure 3) and ``validation_w1_curves.png`` (W1 over iterations), plus the report markdown.
 
-Full run (regenerates the committed docs/validation.md; the CPU profile takes about 100
-minutes of training on 2 cores when the runs directory is empty, and resumes finished runs)::
+Full run: regenerates the committed docs/validation.md from the committed paper-profile grid
+(``validation_runs/paper``: the thesis's 30,000 iterations; trained by
+``validation_runs/run_paper_grid.sh``, about 2 hours per seed on a free core, resumable). This
+script only reports; it never trains the paper grid::
 
-    python analyses/validation.py [--runs runs/validation_cpu]
+    python analyses/validation.py [--runs validation_runs/paper]
 
 Reduced run (tests): ``python analyses/validation.py --quick --outdir build/val`` trains the
 tiny ``test`` profile of the BCE GAN on the four 2-D sets with the thesis's four methods into
@@ -24,8 +26,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import FIGURES, ROOT, parse_args  # noqa: E402
 
-FULL = ["--datasets", "all2d", "--gans", "all", "--methods", "thesis", "--profile", "cpu",
-        "--iterations", "3000", "--threads", "1", "--no-progress"]
 QUICK = ["--datasets", "all2d", "--gans", "bce", "--methods", "thesis", "--profile", "test",
          "--threads", "1", "--no-progress", "--no-spectrum"]
 
@@ -38,7 +38,7 @@ def main(argv=None) -> None:
     import argparse
 
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--runs", default=str(ROOT / "runs" / "validation_cpu"))
+    pre.add_argument("--runs", default=str(ROOT / "validation_runs" / "paper"))
     known, rest = pre.parse_known_args(argv)
     args = parse_args(__doc__.splitlines()[0], rest)
     outdir = Path(args.outdir)
@@ -50,7 +50,7 @@ def main(argv=None) -> None:
         return
     runs = Path(known.runs)
     if not any(runs.glob("records/*.json")):
-        _gv("run", *FULL, "--out", str(runs))
+        raise SystemExit(f"no run records under {runs}: train the grid first (validation_runs/run_paper_grid.sh)")
     md = ROOT / "docs" / "validation.md" if outdir.resolve() == FIGURES.resolve() else outdir / "validation.md"
     bench = ROOT / "runs" / "bench_gv.json"
     extra = ["--bench", str(bench)] if bench.exists() else []
@@ -58,8 +58,8 @@ def main(argv=None) -> None:
 
     rel = os.path.relpath(runs.resolve(), ROOT)  # the report names its runs directory: keep it relative
     _gv("report", rel, "--markdown", str(md), "--figures-dir", str(outdir),
-        "--title", "Neural-GAN validation (CPU, 2 cores, profile cpu, 3000 iterations)",
-        "--notes", str(ROOT / "gpu_validation" / "validation_notes.md"), *extra)
+        "--title", "Neural-GAN validation: the thesis's 2-D grid at the paper profile (30,000 iterations; CPU)",
+        "--notes", str(runs / "NOTES.md"), *extra)
 
 
 if __name__ == "__main__":
