@@ -307,7 +307,7 @@ def analyze_runs(runs_dir: str | Path, *, k: int = 6, perturb: bool = False, ste
 
     root = Path(runs_dir)
     n = 0
-    for rp in sorted((root / "records").glob("*.json")):
+    for rp in sorted(q for q in (root / "records").glob("*.json") if not q.name.startswith(".")):  # not temporaries
         rec = json.loads(rp.read_text())
         if only and only not in rec["id"]:
             continue

@@ -29,5 +29,7 @@ def test_analyze_adds_the_window_entry_of_a_dyn_gda_record(tmp_path):
     assert win["status"] in ("ok", "inconclusive")
     if win["status"] == "ok":
         assert abs(win["growth_per_step"] ** len(win["decisions"]) - win["spectral_radius"]) < 1e-9
-    # a second pass finds nothing left to do
+    # a second pass finds nothing left to do, and an atomic-write temporary left by a killed
+    # writer (a dot-named .json) is not read as a record
+    (out / "records" / f".{rp.name}.stabtmp-host-1-x.json").write_text("{trunc")
     assert analyze_runs(out, k=2) == 0
