@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from gpu_validation.predictions import check_all
 from gpu_validation.spectrum import analyze_runs
 from gpu_validation.train import SPECTRUM_WINDOW
@@ -33,3 +35,23 @@ def test_analyze_adds_the_window_entry_of_a_dyn_gda_record(tmp_path):
     # writer (a dot-named .json) is not read as a record
     (out / "records" / f".{rp.name}.stabtmp-host-1-x.json").write_text("{trunc")
     assert analyze_runs(out, k=2) == 0
+
+
+@pytest.mark.parametrize("defer", [True, False])
+def test_a_run_can_defer_its_window_entry_to_analyze(tmp_path, defer):
+    import os
+
+    out = tmp_path / "runs"
+    env = {k: v for k, v in os.environ.items() if k != "GPU_VALIDATION_SKIP_WINDOW"}
+    if defer:
+        env["GPU_VALIDATION_SKIP_WINDOW"] = "1"
+    subprocess.run([sys.executable, "-m", "gpu_validation", "run", "--dataset", "ring", "--gans", "wgan",
+                    "--methods", "dyn-gda", "--profile", "quick", "--iterations", "12", "--batch", "16",
+                    "--width", "4", "--device", "cpu", "--threads", "1", "--no-progress", "--batched", "2",
+                    "--out", str(out)], check=True, capture_output=True, text=True, env=env)
+    (rp,) = (out / "records").glob("*.json")
+    kinds = [s.get("kind") for s in json.loads(rp.read_text())["spectrum"]]
+    assert None in kinds  # the one-step entry is computed in the run either way
+    assert ("window" in kinds) is (not defer)
+    assert analyze_runs(out, k=2) == (1 if defer else 0)  # analyze adds exactly what was deferred
+    assert [s.get("kind") for s in json.loads(rp.read_text())["spectrum"]].count("window") == 1
