@@ -215,6 +215,17 @@ class DiracOracle:
         return self._on_boundary(theta)
 
     def choose_many(self, step: int, X: np.ndarray, n_gen: int) -> np.ndarray:
+        if n_gen == 1 and X.shape[1] == 2:
+            # scalar players: the sign comparison with boolean masks (no products, no NaN
+            # arithmetic; the same codes as the general path below, tested on 0, -0, inf, nan
+            # and subnormal entries)
+            th, ps = X[:, 0], X[:, 1]
+            tp, tn, pp, pn = th > 0, th < 0, ps > 0, ps < 0
+            neg = (tp & pn) | (tn & pp)
+            if self.boundary == "auto":
+                return np.where(neg | (th == 0), 1, 2).astype(np.int8)
+            pos = (tp & pp) | (tn & pn)
+            return np.where(neg, 1, np.where(pos, 2, CODE[Choice(self.boundary)])).astype(np.int8)
         s = _sign_of_dot_rows(X[:, n_gen:], X[:, :n_gen])
         if self.boundary == "auto":
             out = np.where(np.any(X[:, :n_gen] != 0, axis=1), 2, 1).astype(np.int8)

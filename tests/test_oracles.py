@@ -93,3 +93,25 @@ def test_dirac_oracle_no_underflow():
     assert [int(c) for c in o.choose_many(0, X, 1)] == [2, 1, 2]
     Y = np.array([[1e-170, 2e-170, 3e-170, -1e-170]])
     assert int(o.choose_many(0, Y, 2)[0]) == 2 and o(_inp(0, Y[0], n=2)) is Choice.V2
+
+
+def test_dirac_choose_many_scalar_fast_path_equals_the_general_path():
+    """The 1+1 fast path of DiracOracle.choose_many gives the general path's codes, on ordinary
+    and on special entries (signed zeros, infinities, NaN, subnormals), for every boundary rule."""
+    import numpy as np
+
+    from stabcheck.oracles import DiracOracle, _sign_of_dot_rows
+
+    rng = np.random.default_rng(3)
+    special = np.array([0.0, -0.0, 1.0, -1.0, np.nan, np.inf, -np.inf, 5e-324, -5e-324, 1e300, -1e-300])
+    X = np.vstack([rng.normal(size=(2000, 2)), rng.choice(special, size=(5000, 2))])
+    for boundary in ("auto", "V1", "V2", "V3"):
+        o = DiracOracle(boundary=boundary)
+        fast = o.choose_many(0, X, 1)
+        # the general path, as for vector players
+        s = _sign_of_dot_rows(X[:, 1:], X[:, :1])
+        ref = (np.where(np.any(X[:, :1] != 0, axis=1), 2, 1) if boundary == "auto"
+               else np.full(X.shape[0], {"V1": 1, "V2": 2, "V3": 3}[boundary])).astype(np.int8)
+        ref[s < 0] = 1
+        ref[s > 0] = 2
+        assert fast.dtype == np.int8 and np.array_equal(fast, ref), boundary
