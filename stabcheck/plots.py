@@ -27,7 +27,7 @@ def _save(fig, path, dpi: int = 130, *, palette: bool = False) -> None:
     from stabcheck.io import atomic_path
 
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=None if not palette else "png")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
         if palette and str(path).lower().endswith(".png"):
             from PIL import Image
 

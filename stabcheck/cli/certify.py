@@ -183,15 +183,9 @@ def _engine_model(args):
         raise BadInput("--eta is required with --system")
     if not (math.isfinite(args.eta) and args.eta > 0):
         raise BadInput(f"--eta must be a finite number > 0, got {args.eta}")
-    from stabcheck.cli.common import build_game
-    from stabcheck.specs import parse_value
+    from stabcheck.cli.common import build_game, parse_params
 
-    params = {}
-    for item in args.param:
-        k, eq, v = item.partition("=")
-        if not eq or not k:
-            raise BadInput(f"--param expects KEY=VALUE, got {item!r}")
-        params[k] = parse_value(v)
+    params = parse_params(args.param)
 
     def make_game(system, loss=None, regs=(), convention=None):
         return build_game(system, loss, params, regs, convention)

@@ -84,9 +84,8 @@ def run(args) -> int:
 
 def _run(args) -> int:
     from stabcheck.check_oracle import Config, check_oracle, format_report, parse_eta_range, parse_properties
-    from stabcheck.cli.common import apply_paths, parse_floats, write_json_report
+    from stabcheck.cli.common import apply_paths, parse_floats, parse_params, write_json_report
     from stabcheck.errors import BadInput
-    from stabcheck.specs import parse_value
     from stabcheck.testing.strategies import ALL_KINDS, KINDS
 
     if (args.oracle is None) == (args.oracle_opt is None):
@@ -113,13 +112,9 @@ def _run(args) -> int:
             params["sigma2"] = parse_floats(args.sigma2, "--sigma2")[0]
     elif args.mean is not None or args.sigma2 is not None:
         raise BadInput("--mean and --sigma2 apply to --system gaussian only")
-    for item in args.param:
-        k, eq, v = item.partition("=")
-        if not eq or not k:
-            raise BadInput(f"--param expects KEY=VALUE, got {item!r}")
-        if not user:
-            raise BadInput("--param applies to a user game (--system pkg.module:factory)")
-        params[k] = parse_value(v)
+    if args.param and not user:
+        raise BadInput("--param applies to a user game (--system pkg.module:factory)")
+    params.update(parse_params(args.param))
     loss = args.loss if (args.loss is not None or user) else "wgan"
     cfg = Config(eta_range=parse_eta_range(args.eta_range), steps=args.steps, max_examples=args.max_examples,
                  seed=args.seed, C=args.bound, candidate=args.lyapunov, rtol=args.rtol, tol=args.tol,

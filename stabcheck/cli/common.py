@@ -100,8 +100,6 @@ def parse_floats(text: str, what: str) -> list:
 def game_params_from_args(args) -> dict:
     """The system parameters the arguments give (gaussian --mean/--dim/--sigma2, general --P/--Q,
     user-factory --param KEY=VALUE); BadInput on anything invalid."""
-    from stabcheck.specs import parse_value
-
     params: dict = {}
     if args.system == "gaussian":
         if args.mean is not None:
@@ -122,12 +120,22 @@ def game_params_from_args(args) -> dict:
             raise BadInput("--system general needs --P and --Q (matrix files, .npy or .json)")
     elif args.P is not None or args.Q is not None:
         raise BadInput("--P and --Q apply to --system general only")
-    for item in args.param:
+    params.update(parse_params(args.param))
+    return params
+
+
+def parse_params(items) -> dict:
+    """``--param KEY=VALUE`` items as keyword arguments for a user factory (values typed by
+    :func:`stabcheck.specs.parse_value`)."""
+    from stabcheck.specs import parse_value
+
+    out = {}
+    for item in items or ():
         k, eq, v = item.partition("=")
         if not eq or not k:
             raise BadInput(f"--param expects KEY=VALUE, got {item!r}")
-        params[k] = parse_value(v)
-    return params
+        out[k] = parse_value(v)
+    return out
 
 
 def game_from_args(args):

@@ -140,6 +140,20 @@ def _as_runner(game, runner, kind=None):
     return make_runner(runner, kind)
 
 
+def batch_inputs(game, X0, etas) -> tuple:
+    """A batch's starts as a float array of shape (B, game.dim) and its step sizes broadcast to
+    (B,), each checked (BadInput otherwise)."""
+    from stabcheck.simulate import check_eta
+
+    X = np.array(X0, dtype=float)
+    if X.ndim != 2 or X.shape[1] != game.dim:
+        raise BadInput(f"X0 must have shape (B, {game.dim}), got {X.shape}")
+    E = np.broadcast_to(np.asarray(etas, dtype=float), (X.shape[0],)).copy()
+    for e in np.unique(E):
+        check_eta(e)
+    return X, E
+
+
 def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.ndarray, steps: int, *,
               convert: bool = False, max_distance: float = MAX_DISTANCE, kind: Optional[str] = None,
               vectorised: Optional[bool] = None, progress: Optional[Callable] = None) -> Trajectories:
@@ -170,16 +184,11 @@ def run_batch(game, runner: Any, etas: Union[float, Sequence[float]], X0: np.nda
     """
     from stabcheck.fields import game_field
     from stabcheck.rules import FieldFns
-    from stabcheck.simulate import _check_convention, check_eta
+    from stabcheck.simulate import _check_convention
 
     r = _as_runner(game, runner, kind)
-    X = np.array(X0, dtype=float)
-    if X.ndim != 2 or X.shape[1] != game.dim:
-        raise BadInput(f"X0 must have shape (B, {game.dim}), got {X.shape}")
+    X, E = batch_inputs(game, X0, etas)
     B, d = X.shape
-    E = np.broadcast_to(np.asarray(etas, dtype=float), (B,)).copy()
-    for e in np.unique(E):
-        check_eta(e)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise BadInput(f"steps must be an integer >= 0, got {steps!r}")
     conversion = _check_convention(game, r, convert)

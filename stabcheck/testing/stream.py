@@ -141,8 +141,8 @@ def stream_failures(game, runner: Any, etas, X0: np.ndarray, steps: int, props: 
     ``other_game`` (the game in the other convention; built when not given) and requires the
     mirrored trajectory and the same choices exactly.
     """
-    from stabcheck.simulate import check_eta, make_runner
-    from stabcheck.testing.properties import MAX_DISTANCE, resolve_candidate
+    from stabcheck.simulate import make_runner
+    from stabcheck.testing.properties import MAX_DISTANCE, batch_inputs, resolve_candidate
 
     r = make_runner(runner)
     if not streamable(r):
@@ -150,13 +150,7 @@ def stream_failures(game, runner: Any, etas, X0: np.ndarray, steps: int, props: 
     bad = [p for p in props if p not in STREAMED]
     if bad:
         raise BadInput(f"cannot stream properties {bad}; streamed: {', '.join(STREAMED)}")
-    X = np.array(X0, dtype=float)
-    if X.ndim != 2 or X.shape[1] != game.dim:
-        raise BadInput(f"X0 must have shape (B, {game.dim}), got {X.shape}")
-    B, d = X.shape
-    E = np.broadcast_to(np.asarray(etas, dtype=float), (B,)).copy()
-    for e in np.unique(E):
-        check_eta(e)
+    X, E = batch_inputs(game, X0, etas)
     max_distance = MAX_DISTANCE if max_distance is None else max_distance
     want = set(props)
     with np.errstate(all="ignore"):
