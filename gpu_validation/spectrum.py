@@ -50,6 +50,10 @@ from stabcheck.rules import Alt, Sim, UpdateRule
 
 DEFAULT_TOL = 1e-6
 
+#: how window entries are computed; :func:`analyze_runs` recomputes entries of another method
+#: (records before 2026-12-02 hold the Jacobian of the W-step composite along its trajectory)
+WINDOW_METHOD = "product of one-step maps at the snapshot/1"
+
 
 class OneField(UpdateRule):
     """One gradient step along ``V1``, ``V2`` or ``V3`` through the optimizer: the map of an
@@ -231,29 +235,50 @@ def analyze_state(gan, pair, method, state: dict, *, eta: float, k: int = 6, per
 
 def analyze_window(gan, pair, method, state: dict, codes, *, eta: float, k: int = 6,
                    tol: float = DEFAULT_TOL) -> dict:
-    """The switched system over a window: the product of the per-step maps a run actually
-    chose (``codes``: its last recorded decisions, 1 = V1, 2 = V2, 3 = V3) at the snapshot's
-    point, through the snapshot's optimizer, with the snapshot's batch held fixed (a
-    simplification: in training every step saw a new batch). Its spectral radius ``rho_W``
-    bounds the window's linear growth; ``growth_per_step = rho_W ** (1 / W)`` is comparable
-    with a one-step map's radius. The outcome is decided on ``rho_W`` with the tolerance
-    ``tol`` (``|lambda| > 1 + tol``), as for one step."""
-    from stabcheck.rules import ReplayRule
+    """The switched system over a window: the product ``A_{c_W} ... A_{c_1}`` of the one-step
+    maps a run actually chose (``codes``: its last recorded decisions, 1 = V1, 2 = V2, 3 = V3),
+    each linearized at the snapshot's point through the snapshot's optimizer, with the
+    snapshot's batch held fixed (a simplification: in training every step saw a new batch).
+    That is the theory's switched linear system ``u_{t+1} = A_{sigma(t)} u_t`` near the point
+    (:func:`stabcheck.nn.product_map_spectrum`; one graph per distinct choice, so a window costs
+    ``W`` backward passes per product). Its spectral radius ``rho_W`` is the growth rate of the
+    window repeated; ``growth_per_step = rho_W ** (1 / W)`` is comparable with a one-step map's
+    radius. The outcome is decided on ``rho_W`` with the tolerance ``tol``
+    (``|lambda| > 1 + tol``), as for one step."""
+    from stabcheck import nn as snn
 
     t0 = time.time()
+    codes = [int(c) for c in codes]
+    if not codes or any(c not in (1, 2, 3) for c in codes):
+        raise BadInput("window: codes must be a non-empty sequence of 1, 2, 3 (V1, V2, V3)")
     gp, dp = _to64(state["gp"]), _to64(state["dp"])
-    opts = _optimizers_from_snapshot(state, gp, dp)
-    rule = ReplayRule([int(c) for c in codes])
-    res, pm, label = _spectrum(gan, pair, method, gp, dp, state["db"], state["draws"], "V3", optimizers=opts,
-                               eta=None if opts is not None else eta, k=k, tol=tol, rule=rule, **_budget(gp, dp))
+    db64, draws64 = _to64(state["db"]), _to64(state["draws"])
+    vg, vd = method.field(gan, pair, db64, draws64)
+    pms = {}
+    for c in sorted(set(codes)):
+        opts = _optimizers_from_snapshot(state, gp, dp)
+        args = dict(rule=OneField(f"V{c}"), params=(gp, dp), buffers=(None, db64), field_fns=(vg, vd))
+        if opts is not None:
+            args["optimizer"] = opts
+        else:
+            args["eta"] = eta
+        pms[c] = snn.prepare_map(pair.gen, pair.disc, **args)
+    W = len(codes)
+    res = snn.product_map_spectrum([pms[c] for c in codes], k=k, tol=tol, label=f"product of {W} one-step maps "
+                                   f"({''.join(str(c) for c in codes)}, first applied first)",
+                                   **_budget(gp, dp))
     src = ("the snapshot's torch.optim state" if opts is not None else "plain gradient steps (no optimizer state)")
-    out = _entry(res, pm, f"window of the last {len(rule.codes)} decisions", state["step"],
-                 _analysed(res, src) + f"; the product of the {len(rule.codes)} maps the oracle chose", False, t0)
+    pm = pms[codes[0]]
+    out = _entry(res, pm, f"window of the last {W} decisions", state["step"],
+                 _analysed(res, src) + f"; the product of the {W} one-step maps the oracle chose, each linearized "
+                 "at the snapshot (the switched linear system)", False, t0)
+    out["period"] = W
     out["kind"] = "window"
-    out["window"] = len(rule.codes)
-    out["decisions"] = "".join(str(c) for c in rule.codes)
+    out["window_method"] = WINDOW_METHOD
+    out["window"] = W
+    out["decisions"] = "".join(str(c) for c in codes)
     if out.get("spectral_radius") is not None:
-        out["growth_per_step"] = float(out["spectral_radius"]) ** (1.0 / len(rule.codes))
+        out["growth_per_step"] = float(out["spectral_radius"]) ** (1.0 / W)
     return out
 
 
@@ -298,7 +323,8 @@ def analyze_runs(runs_dir: str | Path, *, k: int = 6, perturb: bool = False, ste
     directory (records rewritten atomically). Already analysed checkpoints are skipped. A run
     with a recorded decision trace (an oracle run such as Dyn-GDA) also gets its switched-system
     entry (``kind="window"``, :func:`gpu_validation.train.window_spectrum`) at the final snapshot
-    when it lacks one, e.g. records written before those entries existed."""
+    when it lacks one, e.g. records written before those entries existed, or holds one of an
+    older ``window_method`` (:data:`WINDOW_METHOD`), which is replaced."""
     import json
 
     from gpu_validation import gans, methods, models, schema
@@ -349,7 +375,8 @@ def analyze_runs(runs_dir: str | Path, *, k: int = 6, perturb: bool = False, ste
         final = max(states)
         dec = (rec.get("trace") or {}).get("decisions")
         has_window = any(s.get("kind") == "window" and s.get("step") == int(states[final]["step"])
-                         and s.get("status") != "inconclusive" for s in rec.get("spectrum", []))
+                         and s.get("status") != "inconclusive" and s.get("window_method") == WINDOW_METHOD
+                         for s in rec.get("spectrum", []))
         if dec and not has_window:
             from gpu_validation.train import window_spectrum
 
@@ -376,4 +403,4 @@ def load_shape(cfg: Any) -> tuple:
 
 
 __all__ = ["checkpoint_spectrum", "analyze_trainer", "analyze_state", "analyze_runs", "perturbation_test",
-           "map_kind", "rule_for", "OneField", "DEFAULT_TOL"]
+           "map_kind", "rule_for", "OneField", "DEFAULT_TOL", "WINDOW_METHOD"]

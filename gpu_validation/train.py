@@ -555,9 +555,8 @@ WINDOW_K = 2
 
 def window_in_run() -> bool:
     """Whether a run computes its switched-window entry itself (default) or leaves it to a later
-    ``python -m gpu_validation analyze`` (environment ``GPU_VALIDATION_SKIP_WINDOW=1``: the
-    window costs about 250 CPU-seconds per Dyn-GDA run at the paper profile on a CPU core, more
-    than training it in a fused batch, so the committed grid script defers it). The record is
+    ``python -m gpu_validation analyze`` (environment ``GPU_VALIDATION_SKIP_WINDOW=1``; the
+    window costs about 13 CPU-seconds per Dyn-GDA run at the paper profile on a CPU core). The record is
     the same either way once ``analyze`` has run; the setting is not part of the run's id."""
     return os.environ.get("GPU_VALIDATION_SKIP_WINDOW", "") != "1"
 

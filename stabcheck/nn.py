@@ -676,6 +676,41 @@ def _is_torch_opt(o) -> bool:
     return isinstance(o, torch.optim.Optimizer)
 
 
+def linear_operator(fn: Callable, point: torch.Tensor, *, jvp: str = "auto") -> tuple[Callable, str]:
+    """``(apply, mode)``: ``apply(u) = dfn(point) u`` for a tangent tensor ``u`` (same shape,
+    dtype and device as ``point``), and how it is computed. ``jvp="double-backward"`` builds
+    the graph of the linear function ``w -> dfn(point)^T w`` once, so each product is one
+    backward pass of it (exact; no re-tracing of ``fn``); ``"forward"`` runs
+    :func:`torch.func.jvp` through ``fn`` per product; ``"auto"`` is double-backward, forward
+    mode when that graph cannot be built."""
+    if jvp not in ("auto", "forward", "double-backward"):
+        raise BadInput(f"jvp must be auto, forward or double-backward, got {jvp!r}")
+    if jvp in ("auto", "double-backward"):
+        try:
+            with torch.enable_grad():
+                p = point.detach().clone().requires_grad_(True)
+                out = fn(p)
+                w = torch.zeros_like(out, requires_grad=True)
+                (gT,) = torch.autograd.grad(out, p, w, create_graph=True)
+            if not gT.requires_grad:
+                raise RuntimeError("J^T w does not depend on w")
+
+            def apply_db(u):
+                (jt,) = torch.autograd.grad(gT, w, u, retain_graph=True, allow_unused=True)
+                return torch.zeros_like(point) if jt is None else jt.detach()
+
+            return apply_db, "double-backward"
+        except (RuntimeError, NotImplementedError) as exc:
+            if jvp == "double-backward":
+                raise BadInput(f"jvp='double-backward' is not available for this map: {_one_line(exc)}") from None
+
+    def apply_fwd(u):
+        _, jt = torch.func.jvp(fn, (point,), (u,))
+        return jt.detach()
+
+    return apply_fwd, "forward (torch.func.jvp)"
+
+
 def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
                 opt_state: Optional[Any] = None, optimizer_source: Optional[dict] = None,
                 k: int = 6, tol: float = 1e-6, residual_tol: Optional[float] = None,
@@ -729,40 +764,13 @@ def analyze_map(v: Callable, x: torch.Tensor, n_gen: int, rule, *, eta: float,
     modes = {}
 
     def make_apply(fn, point, key):
-        def tangent(u):
-            return torch.from_numpy(np.ascontiguousarray(u, dtype=np.float64)).to(device)
-
-        if jvp in ("auto", "double-backward"):
-            # J u as the reverse-mode derivative of the linear function w -> J^T w, whose graph
-            # is built once: every JVP is then one backward pass (no Python re-tracing)
-            try:
-                with torch.enable_grad():
-                    p = point.detach().clone().requires_grad_(True)
-                    out = fn(p)
-                    w = torch.zeros_like(out, requires_grad=True)
-                    (gT,) = torch.autograd.grad(out, p, w, create_graph=True)
-                if not gT.requires_grad:
-                    raise RuntimeError("J^T w does not depend on w")
-
-                def apply(u):
-                    count[key] += 1
-                    (jt,) = torch.autograd.grad(gT, w, tangent(u), retain_graph=True, allow_unused=True)
-                    if jt is None:
-                        return np.zeros(point.numel())
-                    return jt.detach().cpu().numpy().astype(np.float64)
-
-                modes[key] = "double-backward"
-                return apply
-            except (RuntimeError, NotImplementedError) as exc:
-                if jvp == "double-backward":
-                    raise BadInput(f"jvp='double-backward' is not available for this map: {_one_line(exc)}") from None
+        op, modes[key] = linear_operator(fn, point, jvp=jvp)
 
         def apply(u):
             count[key] += 1
-            _, jt = torch.func.jvp(fn, (point,), (tangent(u),))
-            return jt.detach().cpu().numpy().astype(np.float64)
+            return op(torch.from_numpy(np.ascontiguousarray(u, dtype=np.float64)).to(device)
+                      ).detach().cpu().numpy().astype(np.float64)
 
-        modes[key] = "forward (torch.func.jvp)"
         return apply
 
     es = jvp_eigs(make_apply(step, z0, "map"), N, k, "LM", tol=arpack_tol, residual_tol=residual_tol,
@@ -1017,6 +1025,74 @@ def update_map_spectrum(generator, discriminator, losses=None, batch=None, *, sa
     return res
 
 
-__all__ = ["update_map_spectrum", "prepare_map", "analyze_map", "initial_state", "optimizer_from_torch", "jvp_eigs",
+def product_map_spectrum(maps: Sequence[PreparedMap], *, k: int = 2, tol: float = 1e-6,
+                         residual_tol: Optional[float] = None, arpack_tol: Optional[float] = None,
+                         ncv: Optional[int] = None, max_matvecs: int = 5000, seed: int = 0,
+                         jvp: str = "auto", label: Optional[str] = None) -> UpdateMapSpectrum:
+    """The ``k`` eigenvalues of largest modulus of the product ``A_W ... A_2 A_1`` of the
+    Jacobians ``A_i = dF_i(z)`` of prepared maps (``maps[0]`` applied first), all linearized at
+    one common state ``z``: the switched linear system ``u_{t+1} = A_{sigma(t)} u_t`` that a
+    switching oracle (Dynamic-GDA) runs near ``z``, over one window of its choices. Its
+    spectral radius ``rho_W`` is the growth rate of the window repeated; ``rho_W ** (1 / W)``
+    compares with a one-step map's radius.
+
+    Every map must share the state ``z`` (same rule state layout, same point, same step
+    size); a map object listed several times is linearized once (one graph each, see
+    :func:`linear_operator`), so a window of ``W`` decisions between two maps costs two graphs
+    and ``W`` backward passes per product. This is the product at the point ``z``, not the
+    Jacobian of the ``W``-step composite along its own trajectory (which re-linearizes at each
+    intermediate point and costs a ``W``-deep graph per product). ``matvecs`` counts products
+    of the whole window. Tolerances and the outcome as in :func:`update_map_spectrum`.
+    """
+    maps = list(maps)
+    if not maps or not all(isinstance(m, PreparedMap) for m in maps):
+        raise BadInput("maps must be a non-empty sequence of PreparedMap (stabcheck.nn.prepare_map)")
+    t_start = time.perf_counter()
+    tol = _pos("tol", tol)
+    residual_tol = _pos("residual_tol", residual_tol if residual_tol is not None else tol / 10)
+    arpack_tol = _pos("arpack_tol", arpack_tol if arpack_tol is not None else min(1e-10, residual_tol / 100))
+    first = maps[0]
+    z = first.z
+    for m in maps[1:]:
+        if m.z.shape != z.shape or not torch.equal(m.z, z):
+            raise BadInput("the maps of a product must share one linearization point z (same state layout and values)")
+        if not math.isclose(m.eta, first.eta, rel_tol=1e-12):
+            raise BadInput(f"the maps of a product must share one step size (eta {m.eta:g} != {first.eta:g})")
+    N = int(z.numel())
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise BadInput(f"k must be an integer >= 1, got {k!r}")
+    if k >= N - 1:
+        raise BadInput(f"k={k} eigenvalues need k < state dimension - 1 = {N - 1}")
+    ops: dict = {}
+    modes: dict = {}
+    for m in maps:
+        if id(m) not in ops:
+            ops[id(m)], modes[short_spec(m.rule)] = linear_operator(m.step, z, jvp=jvp)
+    seq = [ops[id(m)] for m in maps]
+    count = {"map": 0}
+
+    def apply(u):
+        count["map"] += 1
+        t = torch.from_numpy(np.ascontiguousarray(u, dtype=np.float64)).to(z.device)
+        for op in seq:
+            t = op(t)
+        return t.detach().cpu().numpy().astype(np.float64)
+
+    es = jvp_eigs(apply, N, k, "LM", tol=arpack_tol, residual_tol=residual_tol, ncv=ncv,
+                  max_matvecs=max_matvecs, seed=seed)
+    t_map = time.perf_counter() - t_start
+    return UpdateMapSpectrum(
+        rule=label or " * ".join(short_spec(m.rule) for m in reversed(maps)),
+        optimizer=summarize_optimizer(first.rule.optimizer), optimizer_source=first.optimizer_source,
+        eta=first.eta, n_gen=int(first.n_gen), n_disc=int(first.x.numel() - first.n_gen), state_dim=N, k=int(k),
+        tol=tol, residual_tol=residual_tol, arpack_tol=arpack_tol, ncv=ncv if ncv is not None else default_ncv(N, k),
+        eigenvalues=es.eigenvalues, residuals=es.residuals, converged=es.converged, arpack_status=es.arpack_status,
+        matvecs=count["map"], field=None, field_matvecs=0,
+        seconds={"map": round(t_map, 4), "field": 0.0, "total": round(t_map, 4)}, device=str(z.device),
+        extra={"jvp_mode": modes, "product": {"factors": len(maps), "distinct_maps": len(ops),
+                                              "linearized_at": "one common state z (the switched linear system)"}})
+
+
+__all__ = ["update_map_spectrum", "prepare_map", "product_map_spectrum", "linear_operator", "analyze_map", "initial_state", "optimizer_from_torch", "jvp_eigs",
            "flat_field", "flat_fields", "summarize_optimizer", "short_spec", "UpdateMapSpectrum", "PreparedMap", "TorchOptimizerState",
            "EigenSet", "OUTCOMES", "SCHEMA"]
