@@ -377,7 +377,7 @@ def analyze_runs(runs_dir: str | Path, *, k: int = 6, perturb: bool = False, ste
         has_window = any(s.get("kind") == "window" and s.get("step") == int(states[final]["step"])
                          and s.get("status") != "inconclusive" and s.get("window_method") == WINDOW_METHOD
                          for s in rec.get("spectrum", []))
-        if dec and not has_window:
+        if dec and method.is_dyn and not has_window:  # Sim / Alt decisions are a fixed schedule, not a switch
             from gpu_validation.train import window_spectrum
 
             shape = (2,) if rec["resolved"]["data_kind"] == "2d" else tuple(load_shape(cfg))

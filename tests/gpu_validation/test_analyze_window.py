@@ -110,3 +110,17 @@ def test_window_entry_is_the_dense_product_of_the_chosen_one_step_maps(tmp_path)
     rho = np.max(np.abs(np.linalg.eigvals(P)))
     assert win["spectral_radius"] == pytest.approx(rho, abs=1e-8)
     assert win["decisions"] == "".join(map(str, codes)) and win["window"] == win["period"] == len(codes)
+
+
+def test_a_fixed_schedule_gets_no_window_entry(tmp_path):
+    """Alt-GDA records its decisions too, but they are its schedule (the one-step entry is its
+    period map already): analyze adds no switched-window entry to it."""
+    out = tmp_path / "runs"
+    subprocess.run([sys.executable, "-m", "gpu_validation", "run", "--dataset", "ring", "--gans", "wgan",
+                    "--methods", "alt", "--profile", "test", "--iterations", "12", "--batch", "16",
+                    "--width", "4", "--device", "cpu", "--threads", "1", "--no-progress", "--no-spectrum",
+                    "--out", str(out)], check=True, capture_output=True, text=True)
+    (rp,) = (out / "records").glob("*.json")
+    assert json.loads(rp.read_text())["trace"]["decisions"]
+    analyze_runs(out, k=2)
+    assert not [s for s in json.loads(rp.read_text())["spectrum"] if s.get("kind") == "window"]
