@@ -10,12 +10,17 @@ from gpu_validation.spectrum import WINDOW_METHOD, analyze_runs
 from gpu_validation.train import SPECTRUM_WINDOW
 
 
-def test_analyze_adds_the_window_entry_of_a_dyn_gda_record(tmp_path):
-    out = tmp_path / "runs"
+def _tiny_run(out, method):
+    """A 12-iteration run on ring / WGAN with no spectra computed in the run."""
     subprocess.run([sys.executable, "-m", "gpu_validation", "run", "--dataset", "ring", "--gans", "wgan",
-                    "--methods", "dyn-gda", "--profile", "test", "--iterations", "12", "--batch", "16",
+                    "--methods", method, "--profile", "test", "--iterations", "12", "--batch", "16",
                     "--width", "4", "--device", "cpu", "--threads", "1", "--no-progress", "--no-spectrum",
                     "--out", str(out)], check=True, capture_output=True, text=True)
+
+
+def test_analyze_adds_the_window_entry_of_a_dyn_gda_record(tmp_path):
+    out = tmp_path / "runs"
+    _tiny_run(out, "dyn-gda")
     (rp,) = (out / "records").glob("*.json")
     before = json.loads(rp.read_text())
     assert not [s for s in before.get("spectrum", []) if s.get("kind") == "window"]
@@ -79,10 +84,7 @@ def test_window_entry_is_the_dense_product_of_the_chosen_one_step_maps(tmp_path)
     from stabcheck.nn import prepare_map
 
     out = tmp_path / "runs"
-    subprocess.run([sys.executable, "-m", "gpu_validation", "run", "--dataset", "ring", "--gans", "wgan",
-                    "--methods", "dyn-gda", "--profile", "test", "--iterations", "12", "--batch", "16",
-                    "--width", "4", "--device", "cpu", "--threads", "1", "--no-progress", "--no-spectrum",
-                    "--out", str(out)], check=True, capture_output=True, text=True)
+    _tiny_run(out, "dyn-gda")
     (rp,) = (out / "records").glob("*.json")
     rec = json.loads(rp.read_text())
     states = torch.load(out / "states" / f"{rec['id']}.pt", weights_only=False)
@@ -116,10 +118,7 @@ def test_a_fixed_schedule_gets_no_window_entry(tmp_path):
     """Alt-GDA records its decisions too, but they are its schedule (the one-step entry is its
     period map already): analyze adds no switched-window entry to it."""
     out = tmp_path / "runs"
-    subprocess.run([sys.executable, "-m", "gpu_validation", "run", "--dataset", "ring", "--gans", "wgan",
-                    "--methods", "alt", "--profile", "test", "--iterations", "12", "--batch", "16",
-                    "--width", "4", "--device", "cpu", "--threads", "1", "--no-progress", "--no-spectrum",
-                    "--out", str(out)], check=True, capture_output=True, text=True)
+    _tiny_run(out, "alt")
     (rp,) = (out / "records").glob("*.json")
     assert json.loads(rp.read_text())["trace"]["decisions"]
     analyze_runs(out, k=2)
