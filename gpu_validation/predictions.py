@@ -311,6 +311,24 @@ def spectral_outcome(rec: dict, kind: Optional[str] = None) -> Optional[str]:
     return max(ents, key=lambda s: s.get("step", 0))["outcome"]
 
 
+def _per_step_growth_of_controls(records: list[dict]) -> dict:
+    """``{method: (median rho^(1/period), runs)}`` over the final one-step spectrum entries of
+    the non-oracle runs (Sim-GDA, Alt-GDA): the control the Dyn-GDA windows are read against."""
+    from gpu_validation.methods import label
+
+    by: dict = {}
+    for r in records:
+        if _method_is(r, "dyn-gda") or r["outcome"]["diverged"]:
+            continue
+        ents = [s for s in r.get("spectrum", []) if s.get("kind") is None and s.get("status") == "ok"
+                and s.get("spectral_radius") and s.get("period")]
+        if ents:
+            e = max(ents, key=lambda s: s.get("step", 0))
+            by.setdefault(label(r["config"]["method"]), []).append(
+                float(e["spectral_radius"]) ** (1.0 / int(e["period"])))
+    return {m: (float(np.median(v)), len(v)) for m, v in sorted(by.items())}
+
+
 def _dyn_spectral(records: list[dict]) -> dict:
     """Judged on the switched-system (``kind="window"``) entries only: the one-step map of the
     oracle's last choice is a different statement and is reported beside it, never in its place."""
@@ -324,6 +342,7 @@ def _dyn_spectral(records: list[dict]) -> dict:
     one_un = sum(o == UNSTABLE for o in one_step)
     growth = [s.get("growth_per_step") for r in dyn for s in r.get("spectrum", [])
               if s.get("kind") == "window" and s.get("growth_per_step") is not None]
+    controls = _per_step_growth_of_controls(records)
     return {"id": "dyn-spectrally-stable",
             "statement": "Dynamic-GDA's switched update map at the final checkpoint is stable: the product of the "
                          "V1/V2 maps it chose over its last 10 decisions (through its optimizer) has every "
@@ -337,6 +356,10 @@ def _dyn_spectral(records: list[dict]) -> dict:
                          + (f"; unstable: {', '.join(un[:4])}" if un else "")
                          + (f"; growth per step rho_W^(1/W): {min(growth):.6f} .. {max(growth):.6f}" if growth else "")
                          + (f"; {und} inconclusive spectra" if und else "")
+                         + (f"; for comparison, the median per-step growth rho^(1/period) of the one-step maps "
+                            f"at the same final checkpoints: Dyn-GDA windows {np.median(growth):.6f} ({len(growth)} runs), "
+                            + ", ".join(f"{m} {g:.6f} ({n} runs)" for m, (g, n) in controls.items())
+                            + " (none of these points is an equilibrium)" if growth and controls else "")
                          + (f"; {none} runs without a window entry (not counted; add them with "
                             f"`python -m gpu_validation analyze RUNS_DIR`; their one-step map of the last choice: "
                             f"{one_un} of {len(one_step)} with abs(lambda) > 1 + tol)" if none else ""))}

@@ -127,3 +127,19 @@ def test_a_margin_below_the_tolerance_is_inconclusive(sim_wgan_spectrum):
     assert predictions._dyn_spectral([dyn])["verdict"] == "inconclusive"
     dyn["spectrum"][0]["outcome"] = predictions.UNSTABLE
     assert predictions._dyn_spectral([dyn])["verdict"] == "contradicted"
+
+
+def test_dyn_window_evidence_reads_against_the_controls_per_gradient_step():
+    """The window's growth per step is reported beside Sim / Alt's one-step maps per gradient
+    step (rho ** (1 / period)) at their own final checkpoints."""
+    def rec(method, spectrum):
+        return {"config": {"method": method, "gan": "wgan", "dataset": "ring"}, "outcome": {"diverged": False},
+                "id": method, "spectrum": spectrum}
+    dyn = rec("dyn-gda", [{"step": 40, "kind": "window", "outcome": predictions.UNSTABLE, "growth_per_step": 1.01}])
+    alt = rec("alt:n_d=5", [{"step": 40, "status": "ok", "spectral_radius": 1.06, "period": 6,
+                             "outcome": predictions.UNSTABLE}])
+    sim = rec("sim", [{"step": 40, "status": "ok", "spectral_radius": 1.02, "period": 1,
+                       "outcome": predictions.UNSTABLE}])
+    ev = predictions._dyn_spectral([dyn, alt, sim])["evidence"]
+    assert "Dyn-GDA windows 1.010000 (1 runs)" in ev
+    assert f"Alt-GDA n_d=5 {1.06 ** (1 / 6):.6f} (1 runs)" in ev and "Sim-GDA 1.020000 (1 runs)" in ev
