@@ -364,7 +364,8 @@ def analyze_runs(runs_dir: str | Path, *, k: int = 6, perturb: bool = False, ste
             except Exception as exc:  # noqa: BLE001 - recorded as inconclusive, never as a result
                 res = {"step": int(states[st]["step"]), "status": "inconclusive",
                        "reason": f"{type(exc).__name__}: {exc}"[:300]}
-            rec["spectrum"] = [s for s in rec.get("spectrum", []) if s["step"] != res["step"]] + [res]
+            rec["spectrum"] = [s for s in rec.get("spectrum", [])  # a window entry at this step stays
+                               if s["step"] != res["step"] or s.get("kind") == "window"] + [res]
             changed = True
             n += 1
             if log:

@@ -50,6 +50,11 @@ def test_analyze_adds_the_window_entry_of_a_dyn_gda_record(tmp_path):
     wins = [s for s in json.loads(rp.read_text())["spectrum"] if s.get("kind") == "window"]
     assert len(wins) == 1 and wins[0]["window_method"] == WINDOW_METHOD
     assert analyze_runs(out, k=2) == 0
+    # redoing the one-step entry (with the perturbation test) keeps the window entry of that step
+    assert analyze_runs(out, k=2, perturb=True) == 1
+    after = json.loads(rp.read_text())["spectrum"]
+    assert [s for s in after if s.get("kind") == "window"] == wins
+    assert [s.get("perturbation") is not None for s in after if s.get("kind") is None] == [True]
 
 
 @pytest.mark.parametrize("defer", [True, False])
