@@ -165,8 +165,29 @@ def check_all(records: list[dict], table: Optional[dict] = None) -> list[dict]:
                               f"{np.median(errs):.2e}" if pts else
                               "not measured in these records (it runs with `run --perturb` or "
                               "`analyze --perturb`)")
-                             + (f"; disagreeing: {', '.join(i for i, _ in dis[:4])}" if dis else ""))})
+                             + (f"; disagreeing: {', '.join(i for i, _ in dis[:4])}" if dis else "")
+                             + _perturbation_diagnosis(dis))})
     return out
+
+
+#: |log| agreement that counts as "reproduced" in the perturbation diagnosis (eps = 1e-6 gives
+#: about 1e-6 from the map's nonlinearity)
+PERTURBATION_EXPLAINED = 1e-3
+
+
+def _perturbation_diagnosis(dis: list) -> str:
+    """Why the disagreeing perturbation tests disagree, from their one-step and along-trajectory
+    measurements (:func:`gpu_validation.spectrum.perturbation_test`); empty when not measured."""
+    diag = [p for _, p in dis if p.get("trajectory_log_error") is not None]
+    if not diag:
+        return ""
+    moving = [p for p in diag if p["trajectory_log_error"] <= PERTURBATION_EXPLAINED
+              and p["one_step_log_error"] <= PERTURBATION_EXPLAINED]
+    return (f"; of the {len(diag)} disagreeing with the diagnosis measured, {len(moving)} agree after one step and "
+            f"are reproduced by the Jacobians along the base trajectory (both within {PERTURBATION_EXPLAINED:g} in "
+            "log): the perturbation stays linear, the Jacobian changes along the trajectory (these points are not "
+            "fixed points); median |log measured - log trajectory| = "
+            f"{np.median([p['trajectory_log_error'] for p in diag]):.1e}")
 
 
 # --------------------------------------------------------------------------- Dyn-GDA audit

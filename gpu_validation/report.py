@@ -465,7 +465,7 @@ def write_report(runs_dir, markdown: str | Path, *, figures_dir: str | Path = "d
     specs = [(r, s) for r in recs for s in r.get("spectrum", [])]
     if specs:
         L += ["<details><summary>Spectrum per run (final checkpoint)</summary>", "",
-              "| run | map | rho | leading mu (largest Re) | rotational max abs(lambda)-1 | matvecs | perturbation measured / predicted |",
+              "| run | map | rho | leading mu (largest Re) | rotational max abs(lambda)-1 | matvecs | perturbation measured / predicted (along the trajectory) |",
               "|---|---|---|---|---|---|---|"]
         for r, s in specs:
             if s.get("status") == "inconclusive":
@@ -475,6 +475,8 @@ def write_report(runs_dir, markdown: str | Path, *, figures_dir: str | Path = "d
             rg = predictions.rotational_growth(s)
             p = s.get("perturbation")
             ps = f"{p['measured_growth']:.6f} / {p['predicted_growth']:.6f} ({'agree' if p['agrees'] else 'DISAGREE'})" if p else "-"
+            if p and p.get("trajectory_growth") is not None:
+                ps += f" ({p['trajectory_growth']:.6f})"
             L.append(f"| {r['id']} | {s['map']} | {s['spectral_radius']:.8f} | {mu[0]:.4g}{mu[1]:+.4g}i | "
                      f"{'-' if rg is None else f'{rg - 1:+.3e}'} | {s['matvecs']} | {ps} |")
         L += ["", "</details>", ""]

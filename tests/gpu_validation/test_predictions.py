@@ -143,3 +143,12 @@ def test_dyn_window_evidence_reads_against_the_controls_per_gradient_step():
     ev = predictions._dyn_spectral([dyn, alt, sim])["evidence"]
     assert "Dyn-GDA windows 1.010000 (1 runs)" in ev
     assert f"Alt-GDA n_d=5 {1.06 ** (1 / 6):.6f} (1 runs)" in ev and "Sim-GDA 1.020000 (1 runs)" in ev
+
+
+def test_perturbation_evidence_says_why_a_test_disagrees():
+    base = {"predicted_growth": 1.2, "measured_growth": 0.6, "agrees": False, "one_step_log_error": 1e-7}
+    moving = dict(base, trajectory_log_error=1e-7)
+    nonlinear = dict(base, trajectory_log_error=0.4)
+    ev = predictions._perturbation_diagnosis([("a", moving), ("b", nonlinear)])
+    assert "of the 2 disagreeing with the diagnosis measured, 1 agree after one step" in ev
+    assert predictions._perturbation_diagnosis([("a", base)]) == ""  # records before the diagnosis

@@ -65,6 +65,24 @@ def test_perturbation_follows_the_leading_eigenvalue_on_a_linear_map():
     p = spectrum.perturbation_test(F, x, complex(w[i]), V[:, i], K=15)
     assert p["agrees"]
     assert p["measured_growth"] == pytest.approx(p["predicted_growth"], rel=1e-6)
+    # a linear map's Jacobian is the same along the trajectory
+    assert p["trajectory_growth"] == pytest.approx(p["predicted_growth"], rel=1e-9)
+    assert p["one_step_log_error"] < 1e-9 and p["trajectory_log_error"] < 1e-6
+
+
+def test_perturbation_test_separates_a_moving_jacobian_from_nonlinearity():
+    """On F(x) = x + h * (x - c)^3 / 3 (componentwise) away from its fixed point c the Jacobian
+    changes along the trajectory: the K-step prediction from the start fails, the one-step
+    prediction and the along-trajectory product hold."""
+    h, c = 0.2, torch.zeros(3, dtype=torch.float64)
+    F = lambda x: x + h * (x - c) ** 3 / 3  # noqa: E731
+    x = torch.tensor([1.0, 0.5, 0.2], dtype=torch.float64)
+    lam = 1 + h * 1.0 ** 2  # dF(x) = diag(1 + h (x - c)^2): the leading eigenvector is e_1
+    p = spectrum.perturbation_test(F, x, complex(lam), np.array([1.0, 0, 0]), K=10, eps=1e-7)
+    assert not p["agrees"]  # x_1 grows, so dF(x_k) grows with it: more growth than lam^K
+    assert p["measured_growth"] > 3 * p["predicted_growth"]
+    assert p["one_step_log_error"] < 1e-6
+    assert p["trajectory_log_error"] < 1e-5
 
 
 def _trainer(gan="wgan", method="sim", iters=5):
