@@ -40,8 +40,16 @@ with io.atomic_path(sys.argv[1]) as tmp:
 """
 
 
+def _default_sigint():
+    # an ignored SIGINT is inherited (a shell's background job, or a library in this pytest worker
+    # that set SIG_IGN earlier in the session): the writer must see SIGINT as a user at a terminal
+    # would. Once in CI the SIGINT case hung for 30 s, the writer not interrupted.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_writer(target):
-    p = subprocess.Popen([sys.executable, "-c", _WRITER, str(target)], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", _WRITER, str(target)], stdout=subprocess.PIPE, text=True,
+                         preexec_fn=_default_sigint)
     tmp = p.stdout.readline().strip()
     assert tmp and os.path.exists(tmp), tmp
     return p, tmp
