@@ -118,30 +118,34 @@ def _optimizers_from_snapshot(state: dict, gp: dict, dp: dict):
     return og, od
 
 
-def _spectrum(gan, pair, method, gp: dict, dp: dict, db: dict, draws: dict, choice, *, optimizers=None,
-              eta: Optional[float] = None, k: int = 6, tol: float = DEFAULT_TOL, field_k: int = 2,
-              device: Any = "cpu", keep_vectors: bool = False, rule: Optional[UpdateRule] = None, **kw):
-    """``(result, prepared map, label)`` through :func:`stabcheck.nn.update_map_spectrum`;
-    ``rule`` overrides the method's map (e.g. a :class:`~stabcheck.rules.ReplayRule` window)."""
-    from stabcheck import nn as snn
-
+def _map_args(gan, pair, method, gp: dict, dp: dict, db: dict, draws: dict, rule: UpdateRule, *,
+              optimizers=None, eta: Optional[float] = None, device: Any = "cpu") -> dict:
+    """The keyword arguments of :func:`stabcheck.nn.prepare_map` / ``update_map_spectrum`` for
+    the method's field at a point (float64, the batch ``db`` / ``draws`` held fixed): the
+    ``rule``, through the torch ``optimizers`` when given (their learning rate is the step),
+    else plain steps of size ``eta``."""
     db64, draws64 = _to64(db, device), _to64(draws, device)
     vg, vd = method.field(gan, pair, db64, draws64)
-    custom = rule is not None
-    rule = rule if custom else rule_for(method, choice)
     args = dict(rule=rule, params=(gp, dp), buffers=(None, db64), field_fns=(vg, vd), device=device)
     if optimizers is not None:
         args["optimizer"] = tuple(optimizers)
-        if eta is not None:
-            args["eta"] = eta
-    else:
+    if optimizers is None or eta is not None:
         args["eta"] = eta
+    return args
+
+
+def _spectrum(gan, pair, method, gp: dict, dp: dict, db: dict, draws: dict, choice, *, optimizers=None,
+              eta: Optional[float] = None, k: int = 6, tol: float = DEFAULT_TOL, field_k: int = 2,
+              device: Any = "cpu", keep_vectors: bool = False, **kw):
+    """``(result, prepared map, label)`` through :func:`stabcheck.nn.update_map_spectrum`."""
+    from stabcheck import nn as snn
+
+    args = _map_args(gan, pair, method, gp, dp, db, draws, rule_for(method, choice), optimizers=optimizers,
+                     eta=eta, device=device)
     pm = snn.prepare_map(pair.gen, pair.disc, **args)
     res = snn.update_map_spectrum(pair.gen, pair.disc, k=k, tol=tol, field_k=field_k, keep_vectors=keep_vectors,
                                   **args, **kw)
     label, _ = map_kind(method, choice.value if isinstance(choice, Choice) else str(choice))
-    if custom:
-        label = f"{rule.name} ({rule.gradient_evaluations()} steps)"
     return res, pm, label
 
 
@@ -253,17 +257,10 @@ def analyze_window(gan, pair, method, state: dict, codes, *, eta: float, k: int 
     if not codes or any(c not in (1, 2, 3) for c in codes):
         raise BadInput("window: codes must be a non-empty sequence of 1, 2, 3 (V1, V2, V3)")
     gp, dp = _to64(state["gp"]), _to64(state["dp"])
-    db64, draws64 = _to64(state["db"]), _to64(state["draws"])
-    vg, vd = method.field(gan, pair, db64, draws64)
-    pms = {}
-    for c in sorted(set(codes)):
-        opts = _optimizers_from_snapshot(state, gp, dp)
-        args = dict(rule=OneField(f"V{c}"), params=(gp, dp), buffers=(None, db64), field_fns=(vg, vd))
-        if opts is not None:
-            args["optimizer"] = opts
-        else:
-            args["eta"] = eta
-        pms[c] = snn.prepare_map(pair.gen, pair.disc, **args)
+    opts = _optimizers_from_snapshot(state, gp, dp)
+    pms = {c: snn.prepare_map(pair.gen, pair.disc, **_map_args(
+               gan, pair, method, gp, dp, state["db"], state["draws"], OneField(f"V{c}"), optimizers=opts,
+               eta=None if opts is not None else eta)) for c in sorted(set(codes))}
     W = len(codes)
     res = snn.product_map_spectrum([pms[c] for c in codes], k=k, tol=tol, label=f"product of {W} one-step maps "
                                    f"({''.join(str(c) for c in codes)}, first applied first)",
@@ -291,7 +288,7 @@ def perturbation_test(F: Callable, x: torch.Tensor, lam: complex, vec: np.ndarra
     Also measured, to say *why* a test disagrees: ``one_step_growth`` (the same after one step,
     where the linearization at ``x`` is exact up to ``O(eps)``), and ``trajectory_growth``, the
     tangent ``delta`` carried by the Jacobians ``dF(x_k)`` at the base trajectory's own points
-    ``x_0 = x, x_{k+1} = F(x_k)`` (:func:`stabcheck.nn.linear_operator` at each point).
+    ``x_0 = x, x_{k+1} = F(x_k)`` (:func:`torch.func.jvp` along the base run, which also steps it).
     ``measured`` close to ``trajectory`` but far from ``predicted`` means the perturbation is
     still linear and the Jacobian changed along the trajectory (the point is not a fixed point);
     ``measured`` far from ``trajectory`` means ``eps`` is too large for the map's nonlinearity.
@@ -300,8 +297,6 @@ def perturbation_test(F: Callable, x: torch.Tensor, lam: complex, vec: np.ndarra
     (LeakyReLU), and over longer horizons the base and the perturbed trajectories cross
     activation kinks at different steps, after which the linearization at the checkpoint no
     longer describes the difference (seen in practice from about 50 steps at lr 1e-3)."""
-    from stabcheck.nn import linear_operator
-
     v = np.asarray(vec, dtype=complex)
     if np.linalg.norm(v.real) <= 1e-3 * np.linalg.norm(v):
         v = -1j * v  # Re(-i v) = Im(v): use the imaginary part instead
@@ -313,10 +308,10 @@ def perturbation_test(F: Callable, x: torch.Tensor, lam: complex, vec: np.ndarra
     u = delta.clone()
     one = None
     for k in range(K):
-        op, _ = linear_operator(F, xa)
-        u = op(u)
+        xa, u = torch.func.jvp(F, (xa,), (u,))  # the base step and the tangent dF(x_k) u in one pass
+        xa, u = xa.detach(), u.detach()
         with torch.no_grad():
-            xa, xb = F(xa), F(xb)
+            xb = F(xb)
         if k == 0:
             one = float(torch.linalg.norm(xb - xa)) / eps
     measured = float(torch.linalg.norm(xb - xa)) / eps

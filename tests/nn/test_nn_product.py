@@ -48,6 +48,8 @@ def test_product_of_maps_at_different_points_is_refused():
         product_map_spectrum([sim, ogda])
     with pytest.raises(BadInput, match="non-empty sequence"):
         product_map_spectrum([])
-    other = prepare_map(G, D, LOSSES, batch(seed=2), rule="sim", eta=0.1)
-    with pytest.raises(BadInput):
-        product_map_spectrum([sim, other])
+    # same point and layout, another step size
+    a = prepare_map(G, D, LOSSES, b, rule="sim", eta=0.1)
+    c = prepare_map(G, D, LOSSES, b, rule="alt", eta=0.2)
+    with pytest.raises(BadInput, match="one step size"):
+        product_map_spectrum([a, c])
